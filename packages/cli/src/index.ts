@@ -1,0 +1,30 @@
+/**
+ * `@switchyard/cli`: the `switchyard` command, and the same pieces as a library: load and
+ * validate a `switchyard.yaml`, and start a whole system from it.
+ *
+ * @example
+ * ```ts
+ * import { loadConfigFile, startSystem } from '@switchyard/cli';
+ *
+ * const system = await startSystem(loadConfigFile('examples/shop/switchyard.yaml'), {
+ *   write: (text) => process.stdout.write(text),
+ *   colour: false,
+ * });
+ * console.log(system.gatewayUrl);
+ * await system.stop();
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export type { ExitInfo, InstanceSpec, ManagedInstance } from './child-process.ts';
+export { ExitCode, runUp, runValidate } from './commands.ts';
+export { CONFIG_VERSION, serviceProcessSchema, switchyardConfigSchema } from './config-schema.ts';
+export type { ServiceProcessConfig, SwitchyardConfig, SwitchyardConfigInput } from './config-schema.ts';
+export { substituteEnv } from './env-substitution.ts';
+export { cliError, cliErrorCodes } from './errors.ts';
+export type { CliErrorCode } from './errors.ts';
+export { loadConfigFile, parseConfig } from './load-config.ts';
+export type { LoadedConfig } from './load-config.ts';
+export { startSystem } from './system.ts';
+export type { RunningSystem, SystemOutput } from './system.ts';

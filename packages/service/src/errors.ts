@@ -1,0 +1,19 @@
+import { type ErrorCodeSpec, errorFactory } from '@switchyard/core';
+
+/** Error codes owned by `@switchyard/service`. Codes are public API: never renamed or reused. */
+export const serviceErrorCodes = {
+  SY_SERVICE_LISTEN_FAILED: {
+    summary: 'The service could not listen on its host and port (in use, or not permitted).',
+    retryable: false,
+  },
+  SY_SERVICE_REGISTRATION_FAILED: {
+    summary: 'The service could not register with the registry before the registration deadline.',
+    retryable: true,
+  },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+/** A code from {@link serviceErrorCodes}. */
+export type ServiceErrorCode = keyof typeof serviceErrorCodes;
+
+/** Creates an error with one of service's codes. */
+export const serviceError = errorFactory(serviceErrorCodes);

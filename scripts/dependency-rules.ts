@@ -1,0 +1,53 @@
+/**
+ * The dependency rules of the repository, checked by `check-deps.ts`: which workspace package
+ * may import which, which packages may do I/O, and where drivers may appear.
+ */
+
+/** Internal packages each package may depend on (arrows point inward; `cli` may use all). */
+export const allowedInternal: Readonly<Record<string, readonly string[]>> = {
+  core: [],
+  resilience: ['core'],
+  telemetry: ['core'],
+  discovery: ['core', 'resilience'],
+  gateway: ['core', 'resilience', 'discovery', 'telemetry'],
+  saga: ['core', 'resilience', 'telemetry'],
+  mesh: ['core', 'discovery'],
+  service: ['core', 'discovery', 'telemetry'],
+  testing: ['core', 'discovery', 'gateway', 'service'],
+  cli: ['*'],
+  dashboard: [],
+  'example-shop': ['core', 'service'],
+};
+
+/** Packages that must stay pure: no I/O modules and no runtime dependency but these. */
+export const pure: Readonly<Record<string, readonly string[]>> = {
+  core: ['zod'],
+  resilience: ['zod'],
+};
+
+/** Node built-ins that perform I/O; a pure package importing one is a violation. */
+export const ioBuiltins = [
+  'child_process',
+  'cluster',
+  'dgram',
+  'dns',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'inspector',
+  'net',
+  'readline',
+  'sqlite',
+  'tls',
+  'worker_threads',
+];
+
+/** Drivers that only `adapters/*` may import. */
+export const drivers = ['pg', 'ioredis', 'nats', 'amqplib', 'etcd3', '@kubernetes/client-node', 'mysql2'];
+/** Prefixes of driver packages that only `adapters/*` may import. */
+export const driverPrefixes = ['@nats-io/'];
+
+/** Only `telemetry` may import these (others use its facade). */
+export const telemetryOnlyPrefixes = ['@opentelemetry/', 'prom-client'];
