@@ -46,7 +46,7 @@ export function parseConfig(
 ): { config: Readonly<SwitchyardConfig>; warnings: string[] } {
   const name = source.split(/[\\/]/).pop() ?? source;
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const at = first?.linePos?.[0];
@@ -65,7 +65,7 @@ export function parseConfig(
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
       const result = substituteEnv(node.value, env);
       for (const m of result.missing) missing.push(`${name}:${position(node, lines)} \${${m.name}} is not set`);
-      node.value = result.value;
+      node.value = node.type === 'PLAIN' ? retype(result.value) : result.value;
     },
   });
   if (missing.length > 0) {
@@ -81,12 +81,22 @@ export function parseConfig(
   const result = switchyardConfigSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const issues: ConfigIssue[] = configIssues(switchyardConfigSchema, result.error).map((issue) => ({
-      path: `${name}:${locate(doc, issue.path, lines)} ${issue.path}`,
+      path: `${name}:${locate(doc, issue.path, lines, issue.message.startsWith('unknown field'))} ${issue.path}`,
       message: issue.message,
     }));
     throw invalidConfig(issues, source);
   }
   return { config: deepFreeze(result.data), warnings };
+}
+
+/**
+ * Types a substituted plain scalar as YAML would have (`8080` a number, `true` a boolean), as
+ * OpenTelemetry's file configuration does; anything that would parse as structure stays a
+ * string, so a variable cannot add keys or items.
+ */
+function retype(value: string): unknown {
+  const parsed = parseDocument(value);
+  return parsed.errors.length === 0 && isScalar(parsed.contents) ? parsed.contents.value : value;
 }
 
 function checkVersion(data: unknown, doc: Document, lines: LineCounter, name: string): string[] {
@@ -114,8 +124,12 @@ function checkVersion(data: unknown, doc: Document, lines: LineCounter, name: st
   return [];
 }
 
-/** `line:column` of the deepest YAML node along a formatted path like `gateway.routes[0].timeout`. */
-function locate(doc: Document, formattedPath: string, lines: LineCounter): string {
+/**
+ * `line:column` of the deepest YAML node along a formatted path like `gateway.routes[0].timeout`:
+ * the value when it exists, the key for an unknown field or an empty value, and the nearest
+ * parent for a missing field.
+ */
+function locate(doc: Document, formattedPath: string, lines: LineCounter, atKey = false): string {
   const keys: Array<string | number> = [];
   for (const part of formattedPath.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
     if (part[2] !== undefined) keys.push(Number(part[2]));
@@ -123,18 +137,14 @@ function locate(doc: Document, formattedPath: string, lines: LineCounter): strin
   }
   let node: unknown = doc.contents;
   let best: unknown = node;
-  for (const key of keys) {
+  for (const [i, key] of keys.entries()) {
+    const last = i === keys.length - 1;
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
       if (!pair) break;
-      best = pair.value ?? pair.key;
-      // Point at the key for an unknown field, at the value otherwise.
       node = pair.value;
-      if (node === null) {
-        best = pair.key;
-        break;
-      }
-      if (key === keys[keys.length - 1] && isScalar(pair.key) && !isScalar(node)) best = pair.key;
+      best = (last && atKey) || node === null ? pair.key : node;
+      if (node === null) break;
     } else if (isSeq(node) && typeof key === 'number') {
       const item = node.items[key];
       if (item === undefined) break;

@@ -160,7 +160,11 @@ function waitHealthy(registry: Registry, instances: readonly ManagedInstance[], 
       else resolvePromise();
     };
     const check = () => {
-      for (const id of pending) if (registry.serviceStatus(id) === 'passing') pending.delete(id);
+      for (const instance of instances) {
+        const id = instance.spec.id;
+        if (pending.has(id) && registry.instances(instance.spec.service, { passing: true }).some((h) => h.Service.ID === id))
+          pending.delete(id);
+      }
       if (pending.size === 0) finish();
     };
     const subscription = registry.onChange(check);

@@ -42,11 +42,9 @@ export function configIssues(schema: z.ZodType, error: z.ZodError, root?: string
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') {
-    const received = (issue as { input?: unknown }).input;
-    if (received === undefined) return 'required';
-    return `expected ${issue.expected}, got ${describeValue(received)}`;
-  }
+  const received = (issue as { input?: unknown }).input;
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && received === undefined) return 'required';
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${describeValue(received)}`;
   return issue.message;
 }
 
