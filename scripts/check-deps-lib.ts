@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
@@ -116,7 +116,7 @@ export function checkDependencies(root: string): Violation[] {
       for (const { specifier, line } of extractImports(readFileSync(file, 'utf8'))) {
         if (specifier.startsWith('.')) {
           const target = resolve(dirname(file), specifier);
-          if (!target.startsWith(ws.dir + '/')) report(line, `relative import "${specifier}" leaves the package`);
+          if (!target.startsWith(`${ws.dir}/`)) report(line, `relative import "${specifier}" leaves the package`);
           else if (!isTestFile(file) && target.includes('/src/') && isTestFile(target))
             report(line, `"${specifier}": production code imports test code`);
           else edges.push(target);
@@ -140,7 +140,10 @@ export function checkDependencies(root: string): Violation[] {
             internalAllowed.includes(targetName) ||
             (ws.isAdapter && target !== undefined && !target.isAdapter && targetName !== 'cli');
           if (!allowed && !isTestFile(file))
-            report(line, `${ws.manifest.name} may not depend on ${pkg} (allowed: ${internalAllowed.join(', ') || 'none'})`);
+            report(
+              line,
+              `${ws.manifest.name} may not depend on ${pkg} (allowed: ${internalAllowed.join(', ') || 'none'})`,
+            );
         } else {
           if (pure[ws.name] && !pure[ws.name]?.includes(pkg) && !isTestFile(file))
             report(line, `${ws.manifest.name} must stay pure; "${pkg}" is not an allowed dependency`);
@@ -173,7 +176,8 @@ function checkReferences(ws: Workspace, byName: Map<string, Workspace>, root: st
   const out: Violation[] = [];
   const file = relative(root, tsconfigPath);
   for (const dir of needed)
-    if (!referenced.has(dir)) out.push({ file, line: 1, message: `missing project reference to ${relative(ws.dir, dir)}` });
+    if (!referenced.has(dir))
+      out.push({ file, line: 1, message: `missing project reference to ${relative(ws.dir, dir)}` });
   for (const dir of referenced)
     if (!needed.has(dir))
       out.push({ file, line: 1, message: `project reference ${relative(ws.dir, dir)} is not a dependency` });
@@ -195,7 +199,11 @@ function findCycles(graph: Map<string, string[]>, root: string): Violation[] {
         const key = [...cycle].sort().join('|');
         if (!reported.has(key)) {
           reported.add(key);
-          out.push({ file: cycle[0] as string, line: 1, message: `import cycle: ${[...cycle, cycle[0]].join(' -> ')}` });
+          out.push({
+            file: cycle[0] as string,
+            line: 1,
+            message: `import cycle: ${[...cycle, cycle[0]].join(' -> ')}`,
+          });
         }
       } else if (!state.has(target)) visit(target);
     }

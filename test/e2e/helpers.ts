@@ -5,7 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 export const root = new URL('../../', import.meta.url).pathname;
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes, then throws with `what`. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type UpProcess, alive, eventually, readJsonWhenPresent, root, runCli } from './helpers.ts';
+import { alive, eventually, readJsonWhenPresent, root, runCli, type UpProcess } from './helpers.ts';
 
 interface Ready {
   gateway: string;
@@ -43,7 +43,8 @@ describe('switchyard up with the example shop', { timeout: 90_000 }, () => {
 
   it('prints a status table with every instance and a curl line', () => {
     const out = up.output();
-    for (const id of ['orders-1', 'inventory-1', 'inventory-2', 'payments-1']) assert.match(out, new RegExp(`${id}\\s+http://127\\.0\\.0\\.1:\\d+\\s+passing`));
+    for (const id of ['orders-1', 'inventory-1', 'inventory-2', 'payments-1'])
+      assert.match(out, new RegExp(`${id}\\s+http://127\\.0\\.0\\.1:\\d+\\s+passing`));
     assert.match(out, /try: curl -s http:\/\/127\.0\.0\.1:\d+\/api\/orders/);
   });
 

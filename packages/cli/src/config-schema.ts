@@ -18,7 +18,9 @@ export const serviceProcessSchema = z.strictObject({
   /** Working directory, relative to the config file. @default the config file's directory */
   cwd: z.string().min(1).optional(),
   /** Extra environment for every instance. Values are strings (quote numbers in YAML). */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string())
+    .default({}),
   /** How many instances to run. */
   replicas: z.number().int().min(1).max(64).default(1),
 });
@@ -37,7 +39,10 @@ export const switchyardConfigSchema = z.strictObject({
   registry: registryOptionsSchema.prefault({}),
   gateway: gatewayOptionsSchema,
   services: z
-    .record(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a service name of letters, digits, "-", "_", "."'), serviceProcessSchema)
+    .record(
+      z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a service name of letters, digits, "-", "_", "."'),
+      serviceProcessSchema,
+    )
     .default({}),
 });
 

@@ -2,8 +2,14 @@ import { type ErrorCodeSpec, errorFactory } from '@switchyard/core';
 
 /** Error codes owned by `@switchyard/cli`. Codes are public API: never renamed or reused. */
 export const cliErrorCodes = {
-  SY_CLI_CONFIG_NOT_FOUND: { summary: 'The config file named with -c does not exist or cannot be read.', retryable: false },
-  SY_CLI_CONFIG_SYNTAX: { summary: 'The config file is not valid YAML; the message gives file:line:column.', retryable: false },
+  SY_CLI_CONFIG_NOT_FOUND: {
+    summary: 'The config file named with -c does not exist or cannot be read.',
+    retryable: false,
+  },
+  SY_CLI_CONFIG_SYNTAX: {
+    summary: 'The config file is not valid YAML; the message gives file:line:column.',
+    retryable: false,
+  },
   SY_CLI_CONFIG_VERSION: {
     summary: 'The config declares a `version:` whose major this switchyard does not understand.',
     retryable: false,

@@ -19,12 +19,12 @@
 
 export type { ExitInfo, InstanceSpec, ManagedInstance } from './child-process.ts';
 export { ExitCode, runUp, runValidate } from './commands.ts';
-export { CONFIG_VERSION, serviceProcessSchema, switchyardConfigSchema } from './config-schema.ts';
 export type { ServiceProcessConfig, SwitchyardConfig, SwitchyardConfigInput } from './config-schema.ts';
+export { CONFIG_VERSION, serviceProcessSchema, switchyardConfigSchema } from './config-schema.ts';
 export { substituteEnv } from './env-substitution.ts';
-export { cliError, cliErrorCodes } from './errors.ts';
 export type { CliErrorCode } from './errors.ts';
-export { loadConfigFile, parseConfig } from './load-config.ts';
+export { cliError, cliErrorCodes } from './errors.ts';
 export type { LoadedConfig } from './load-config.ts';
-export { startSystem } from './system.ts';
+export { loadConfigFile, parseConfig } from './load-config.ts';
 export type { RunningSystem, SystemOutput } from './system.ts';
+export { startSystem } from './system.ts';

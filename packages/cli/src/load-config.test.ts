@@ -58,11 +58,27 @@ services:
     command: []
     replicas: 0
 `);
-    const issues = (err.details.issues as Array<{ path: string; message: string }>).map((i) => `${i.path}: ${i.message}`);
-    assert.ok(issues.some((i) => /^switchyard\.yaml:3:9 gateway\.port: expected number, got string "eighty"$/.test(i)), issues.join('\n'));
-    assert.ok(issues.some((i) => i.startsWith('switchyard.yaml:7:7 gateway.routes[0].timout: unknown field (did you mean "timeout"?)')), issues.join('\n'));
-    assert.ok(issues.some((i) => i.startsWith('switchyard.yaml:10:14 services.a.command:')), issues.join('\n'));
-    assert.ok(issues.some((i) => i.startsWith('switchyard.yaml:11:15 services.a.replicas:')), issues.join('\n'));
+    const issues = (err.details.issues as Array<{ path: string; message: string }>).map(
+      (i) => `${i.path}: ${i.message}`,
+    );
+    assert.ok(
+      issues.some((i) => /^switchyard\.yaml:3:9 gateway\.port: expected number, got string "eighty"$/.test(i)),
+      issues.join('\n'),
+    );
+    assert.ok(
+      issues.some((i) =>
+        i.startsWith('switchyard.yaml:7:7 gateway.routes[0].timout: unknown field (did you mean "timeout"?)'),
+      ),
+      issues.join('\n'),
+    );
+    assert.ok(
+      issues.some((i) => i.startsWith('switchyard.yaml:10:14 services.a.command:')),
+      issues.join('\n'),
+    );
+    assert.ok(
+      issues.some((i) => i.startsWith('switchyard.yaml:11:15 services.a.replicas:')),
+      issues.join('\n'),
+    );
   });
 
   it('rejects a bad duration naming the field', () => {
@@ -84,7 +100,10 @@ services:
     assert.equal(parseConfig(text, 'switchyard.yaml', { NAME: 'x', GW_PORT: '80' }).config.gateway.port, 80);
     // quoted in YAML, it stays a string, and the schema says so
     const quoted = valid.replace('port: 0', 'port: "${GW_PORT}"');
-    assert.throws(() => parseConfig(quoted, 'switchyard.yaml', { GW_PORT: '80' }), /gateway\.port: expected number, got string "80"/);
+    assert.throws(
+      () => parseConfig(quoted, 'switchyard.yaml', { GW_PORT: '80' }),
+      /gateway\.port: expected number, got string "80"/,
+    );
   });
 
   it('names an unset variable and where it is used', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type ConfigIssue, configIssues, deepFreeze, invalidConfig } from '@switchyard/core';
-import { type Document, LineCounter, type Node, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { CONFIG_VERSION, type SwitchyardConfig, switchyardConfigSchema } from './config-schema.ts';
 import { substituteEnv } from './env-substitution.ts';
 import { cliError } from './errors.ts';
@@ -24,7 +24,10 @@ export interface LoadedConfig {
  *   `SY_CLI_CONFIG_VERSION`, or `SY_CONFIG_INVALID` whose message lists every issue as
  *   `switchyard.yaml:14:5 gateway.routes[0].timeout: ...`
  */
-export function loadConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = process.env): LoadedConfig {
+export function loadConfigFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LoadedConfig {
   const path = resolve(file);
   let text: string;
   try {
@@ -105,7 +108,10 @@ function checkVersion(data: unknown, doc: Document, lines: LineCounter, name: st
   const match = /^(\d+)(?:\.(\d+))?$/.exec(String(raw));
   const at = `${name}:${locate(doc, 'version', lines)}`;
   if (!match) {
-    throw cliError('SY_CLI_CONFIG_VERSION', `${at} version: expected "${CONFIG_VERSION.major}" or "${CONFIG_VERSION.major}.<minor>", got ${JSON.stringify(raw)}`);
+    throw cliError(
+      'SY_CLI_CONFIG_VERSION',
+      `${at} version: expected "${CONFIG_VERSION.major}" or "${CONFIG_VERSION.major}.<minor>", got ${JSON.stringify(raw)}`,
+    );
   }
   const major = Number(match[1]);
   const minor = Number(match[2] ?? 0);

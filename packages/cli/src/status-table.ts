@@ -13,6 +13,8 @@ export function renderTable(rows: readonly StatusRow[]): string {
   const width = (key: keyof StatusRow) => Math.max(...all.map((r) => r[key].length));
   const w = { service: width('service'), instance: width('instance'), url: width('url') };
   return all
-    .map((r) => `  ${r.service.padEnd(w.service)}  ${r.instance.padEnd(w.instance)}  ${r.url.padEnd(w.url)}  ${r.status}`)
+    .map(
+      (r) => `  ${r.service.padEnd(w.service)}  ${r.instance.padEnd(w.instance)}  ${r.url.padEnd(w.url)}  ${r.status}`,
+    )
     .join('\n');
 }

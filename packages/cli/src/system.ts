@@ -2,18 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { formatDuration } from '@switchyard/core';
 import {
-  type Registry,
-  type RegistryServer,
   createDiscoveryClient,
   createRegistry,
   createRegistryServer,
+  type Registry,
+  type RegistryServer,
   registrySource,
 } from '@switchyard/discovery';
-import { type Gateway, createGateway } from '@switchyard/gateway';
+import { createGateway, type Gateway } from '@switchyard/gateway';
 import { type ManagedInstance, type OutputOptions, startInstance } from './child-process.ts';
 import { cliError } from './errors.ts';
 import type { LoadedConfig } from './load-config.ts';
-import { type StatusRow, renderTable } from './status-table.ts';
+import { renderTable, type StatusRow } from './status-table.ts';
 
 /** Where the supervisor prints. */
 export interface SystemOutput {
@@ -162,7 +162,10 @@ function waitHealthy(registry: Registry, instances: readonly ManagedInstance[], 
     const check = () => {
       for (const instance of instances) {
         const id = instance.spec.id;
-        if (pending.has(id) && registry.instances(instance.spec.service, { passing: true }).some((h) => h.Service.ID === id))
+        if (
+          pending.has(id) &&
+          registry.instances(instance.spec.service, { passing: true }).some((h) => h.Service.ID === id)
+        )
           pending.delete(id);
       }
       if (pending.size === 0) finish();

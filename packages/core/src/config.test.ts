@@ -43,7 +43,13 @@ describe('resolveOptions', () => {
     const issues = issuesOf(() =>
       resolveOptions(
         schema,
-        { port: 'x', routes: [{ path: '/a', service: 'a' }, { path: '/b', timeout: 'soon' }] },
+        {
+          port: 'x',
+          routes: [
+            { path: '/a', service: 'a' },
+            { path: '/b', timeout: 'soon' },
+          ],
+        },
         'gateway',
       ),
     );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cancelledError, coreError, throwIfAborted } from './codes.ts';
-import { SwitchyardError, errorFactory, isSwitchyardError } from './errors.ts';
+import { errorFactory, isSwitchyardError, SwitchyardError } from './errors.ts';
 
 describe('SwitchyardError', () => {
   it('carries code, details, retryable and cause', () => {

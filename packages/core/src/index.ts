@@ -26,12 +26,13 @@
  * @packageDocumentation
  */
 
-export { exponentialBackoff } from './backoff.ts';
 export type { BackoffOptions } from './backoff.ts';
-export { ManualClock, systemClock } from './clock.ts';
+export { exponentialBackoff } from './backoff.ts';
 export type { Clock } from './clock.ts';
-export { cancelledError, coreError, coreErrorCodes, throwIfAborted } from './codes.ts';
+export { ManualClock, systemClock } from './clock.ts';
 export type { CoreErrorCode } from './codes.ts';
+export { cancelledError, coreError, coreErrorCodes, throwIfAborted } from './codes.ts';
+export type { ConfigIssue } from './config.ts';
 export {
   closest,
   configIssues,
@@ -42,9 +43,8 @@ export {
   zDuration,
   zPort,
 } from './config.ts';
-export type { ConfigIssue } from './config.ts';
 export { formatDuration, isDurationString, parseDuration } from './duration.ts';
-export { SwitchyardError, errorFactory, isSwitchyardError } from './errors.ts';
 export type { ErrorCodeSpec, JsonValue, SwitchyardErrorJSON, SwitchyardErrorOptions } from './errors.ts';
-export { HealthStatus, endpointOrigin } from './types.ts';
+export { errorFactory, isSwitchyardError, SwitchyardError } from './errors.ts';
 export type { Endpoint, ServiceInstance } from './types.ts';
+export { endpointOrigin, HealthStatus } from './types.ts';

@@ -1,8 +1,85 @@
 /**
  * `@switchyard/discovery`: how services find each other.
  *
+ * - {@link createRegistry}: the embedded registry, an in-memory model of Consul's agent and catalog
+ *   with HTTP, TCP and TTL health checks and blocking change waits.
+ * - {@link createRegistryServer}: serves a registry over Consul's HTTP API, so the `consul` npm
+ *   client and other Consul tools work against it.
+ * - {@link createConsulClient}: a small client for a Consul agent or the embedded server.
+ * - {@link createDiscoveryClient} with {@link registrySource} or {@link consulSource}: a cached,
+ *   self-refreshing list of usable instances per service, cheap enough to read per request.
+ * - {@link roundRobin}, {@link randomBalancer}: pick one instance of the list.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   consulSource, createDiscoveryClient, createRegistry, createRegistryServer, roundRobin,
+ * } from '@switchyard/discovery';
+ *
+ * const registry = createRegistry();
+ * const server = await createRegistryServer({ registry, port: 0 });
+ * registry.register({ Name: 'orders', ID: 'orders-1', Address: '127.0.0.1', Port: 8081,
+ *   Check: { TTL: '30s', Status: 'passing' } });
+ *
+ * const discovery = createDiscoveryClient({ source: consulSource({ url: server.url }) });
+ * const target = roundRobin().pick(await discovery.instances('orders'));
+ * console.log(target?.port); // 8081
+ *
+ * await discovery.close();
+ * await server.close();
+ * await registry.close();
+ * ```
+ *
  * @packageDocumentation
  */
 
-export { BalancerKind, createBalancer, randomBalancer, roundRobin } from './balancer.ts';
 export type { Balancer } from './balancer.ts';
+export { BalancerKind, createBalancer, randomBalancer, roundRobin } from './balancer.ts';
+export type { ConsulClient, HealthServiceQuery, HealthServiceResult } from './consul-client.ts';
+export { createConsulClient } from './consul-client.ts';
+export type { ConsulSourceOptions } from './consul-source.ts';
+export { consulSource } from './consul-source.ts';
+export type { DiscoveryClient, DiscoveryClientOptions, InstancesListener } from './discovery-client.ts';
+export { createDiscoveryClient } from './discovery-client.ts';
+export type { DiscoveryErrorCode } from './errors.ts';
+export { discoveryError, discoveryErrorCodes } from './errors.ts';
+export type { CheckMonitor, CheckMonitorOptions } from './health-checker.ts';
+export { httpCheck, runCheck, startCheckMonitor, tcpCheck } from './health-checker.ts';
+export type { HealthEntryLike } from './instances.ts';
+export { toServiceInstances } from './instances.ts';
+export type {
+  ConsulClientOptions,
+  RegistryOptions,
+  ResolvedConsulClientOptions,
+  ResolvedRegistryOptions,
+} from './options.ts';
+export {
+  consulClientOptionsSchema,
+  registryOptionsSchema,
+  resolveConsulClientOptions,
+  resolveRegistryOptions,
+} from './options.ts';
+export type { CreateRegistryOptions, InstanceFilter, Registry } from './registry.ts';
+export { createRegistry } from './registry.ts';
+export type { RegistryServer, RegistryServerOptions } from './registry-server.ts';
+export { createRegistryServer } from './registry-server.ts';
+export { registrySource } from './registry-source.ts';
+export type {
+  AgentService,
+  CatalogService,
+  CheckDefinition,
+  CheckProbe,
+  CheckResult,
+  CheckRunner,
+  ConsulNode,
+  DiscoverySource,
+  DiscoveryWatcher,
+  HealthCheck,
+  HealthCheckDefinition,
+  HealthServiceEntry,
+  ServiceHealth,
+  ServiceRegistration,
+  ServiceWeights,
+  Subscription,
+} from './types.ts';
+export { CheckType } from './types.ts';

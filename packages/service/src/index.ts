@@ -18,12 +18,11 @@
  * @packageDocumentation
  */
 
-export { serviceError, serviceErrorCodes } from './errors.ts';
 export type { ServiceErrorCode } from './errors.ts';
-export { resolveServiceOptions, serviceOptionsSchema } from './options.ts';
+export { serviceError, serviceErrorCodes } from './errors.ts';
 export type { ResolvedServiceOptions } from './options.ts';
+export { resolveServiceOptions, serviceOptionsSchema } from './options.ts';
 export { drainServer } from './shutdown.ts';
-export { startService } from './start-service.ts';
 export type {
   RegistrationClient,
   RequestHandler,
@@ -31,3 +30,4 @@ export type {
   ServiceLogger,
   StartServiceOptions,
 } from './start-service.ts';
+export { startService } from './start-service.ts';

@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exponentialBackoff, formatDuration } from '@switchyard/core';
 import { type ConsulClient, createConsulClient } from '@switchyard/discovery';
@@ -239,7 +239,10 @@ async function registerWithRetry(
           { cause: err, details: { id: instance.id, attempts: attempt } },
         );
       }
-      logger.warn({ service: options.name, id: instance.id, attempt, err: String(err) }, 'registration failed; retrying');
+      logger.warn(
+        { service: options.name, id: instance.id, attempt, err: String(err) },
+        'registration failed; retrying',
+      );
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

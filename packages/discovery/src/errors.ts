@@ -1,0 +1,76 @@
+import { type ErrorCodeSpec, errorFactory } from '@switchyard/core';
+
+/**
+ * Error codes owned by `@switchyard/discovery`. Codes are public API: never renamed or reused.
+ *
+ * @example
+ * ```ts
+ * import { isSwitchyardError } from '@switchyard/core';
+ * try {
+ *   registry.register({ Name: '' });
+ * } catch (err) {
+ *   if (isSwitchyardError(err, 'SY_DISCOVERY_INVALID_REGISTRATION')) console.error(err.message);
+ * }
+ * ```
+ */
+export const discoveryErrorCodes = {
+  SY_DISCOVERY_INVALID_REGISTRATION: {
+    summary:
+      'A service registration failed validation; the message names each bad field and `details.issues` lists them by path.',
+    retryable: false,
+  },
+  SY_DISCOVERY_CHECK_NOT_FOUND: {
+    summary: 'No health check with the given ID is registered.',
+    retryable: false,
+  },
+  SY_DISCOVERY_CHECK_NOT_TTL: {
+    summary:
+      'Only TTL checks can be set passing, warning or critical through the API; the check is an HTTP or TCP one.',
+    retryable: false,
+  },
+  SY_DISCOVERY_CLOSED: {
+    summary: 'The registry, registry server or discovery client was closed; create a new one.',
+    retryable: false,
+  },
+  SY_DISCOVERY_LISTEN_FAILED: {
+    summary: 'The registry server could not listen on its host and port (port in use, no permission, bad host).',
+    retryable: false,
+  },
+  SY_DISCOVERY_REGISTRY_UNREACHABLE: {
+    summary:
+      'The registry could not be reached (connection refused or reset, unknown host); `cause` has the socket error.',
+    retryable: true,
+  },
+  SY_DISCOVERY_REGISTRY_TIMEOUT: {
+    summary: 'The registry did not answer within the client timeout.',
+    retryable: true,
+  },
+  SY_DISCOVERY_REGISTRY_REJECTED: {
+    summary:
+      'The registry answered with a non-2xx status; `details.status` and `details.body` hold its answer. Retryable for 5xx.',
+    retryable: false,
+  },
+  SY_DISCOVERY_INVALID_RESPONSE: {
+    summary:
+      'The registry answered with a body that is not the Consul JSON expected; check that the URL points at a Consul API.',
+    retryable: false,
+  },
+  SY_DISCOVERY_UNAVAILABLE: {
+    summary:
+      'No instance list for the service could be obtained before the initial timeout; `cause` holds the last registry error.',
+    retryable: true,
+  },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+/** A code from {@link discoveryErrorCodes}. */
+export type DiscoveryErrorCode = keyof typeof discoveryErrorCodes;
+
+/**
+ * Creates a `SwitchyardError` with one of discovery's codes.
+ *
+ * @example
+ * ```ts
+ * throw discoveryError('SY_DISCOVERY_SERVICE_NOT_FOUND', 'unknown service ID "orders-9"');
+ * ```
+ */
+export const discoveryError = errorFactory(discoveryErrorCodes);

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { coreError } from '@switchyard/core';
+import { errorBody, gatewayError, gatewayErrorCodes, httpStatusOf, retryAfterOf } from './errors.ts';
+
+test('codes follow SY_GATEWAY_<WHAT> and map to the documented statuses', () => {
+  const statuses = Object.fromEntries(Object.entries(gatewayErrorCodes).map(([code, spec]) => [code, spec.status]));
+  assert.deepEqual(statuses, {
+    SY_GATEWAY_BAD_REQUEST: 400,
+    SY_GATEWAY_REQUEST_TIMEOUT: 408,
+    SY_GATEWAY_HEADERS_TOO_LARGE: 431,
+    SY_GATEWAY_ROUTE_NOT_FOUND: 404,
+    SY_GATEWAY_BAD_PATH: 400,
+    SY_GATEWAY_UPSTREAM_FAILED: 502,
+    SY_GATEWAY_NO_HEALTHY_INSTANCE: 503,
+    SY_GATEWAY_DISCOVERY_FAILED: 503,
+    SY_GATEWAY_UPSTREAM_TIMEOUT: 504,
+    SY_GATEWAY_SHUTTING_DOWN: 503,
+    SY_GATEWAY_INTERNAL: 500,
+    SY_GATEWAY_LISTEN_FAILED: 500,
+  });
+  for (const code of Object.keys(gatewayErrorCodes)) assert.match(code, /^SY_GATEWAY_[A-Z_]+$/);
+});
+
+test('httpStatusOf reads the table; other errors are 500', () => {
+  assert.equal(httpStatusOf(gatewayError('SY_GATEWAY_UPSTREAM_TIMEOUT', 'slow')), 504);
+  assert.equal(httpStatusOf(coreError('SY_CANCELLED', 'gone')), 500);
+  assert.equal(httpStatusOf(new Error('boom')), 500);
+  assert.equal(httpStatusOf('boom'), 500);
+});
+
+test('Retry-After applies to the transient 503s only', () => {
+  assert.equal(retryAfterOf(gatewayError('SY_GATEWAY_NO_HEALTHY_INSTANCE', 'none')), 1);
+  assert.equal(retryAfterOf(gatewayError('SY_GATEWAY_DISCOVERY_FAILED', 'down')), 1);
+  assert.equal(retryAfterOf(gatewayError('SY_GATEWAY_UPSTREAM_FAILED', 'bad')), undefined);
+  assert.equal(retryAfterOf(new Error('x')), undefined);
+});
+
+test('errorBody renders code, message and request id, and hides foreign errors', () => {
+  const cause = new Error('ECONNRESET');
+  const err = gatewayError('SY_GATEWAY_UPSTREAM_FAILED', 'upstream orders (127.0.0.1:1) failed', { cause });
+  assert.equal(err.cause, cause);
+  assert.equal(err.retryable, true);
+  assert.deepEqual(errorBody(err, 'r1'), {
+    error: { code: 'SY_GATEWAY_UPSTREAM_FAILED', message: 'upstream orders (127.0.0.1:1) failed', requestId: 'r1' },
+  });
+  assert.deepEqual(errorBody(new Error('/secret/path.ts:12 exploded'), 'r2'), {
+    error: { code: 'SY_GATEWAY_INTERNAL', message: 'internal gateway error', requestId: 'r2' },
+  });
+});

@@ -1,0 +1,153 @@
+import { type ErrorCodeSpec, errorFactory, isSwitchyardError } from '@switchyard/core';
+
+/** One row of the gateway's code table: a core {@link ErrorCodeSpec} plus the HTTP status it renders as. */
+export interface GatewayErrorCodeSpec extends ErrorCodeSpec {
+  /** The status the gateway answers with when a request fails with this code. */
+  readonly status: number;
+}
+
+/**
+ * Error codes owned by `@switchyard/gateway`, and the one place that maps a code to an HTTP status.
+ * Codes are public API: never renamed or reused.
+ *
+ * @example
+ * ```ts
+ * gatewayErrorCodes.SY_GATEWAY_UPSTREAM_TIMEOUT.status; // 504
+ * ```
+ */
+export const gatewayErrorCodes = {
+  SY_GATEWAY_BAD_REQUEST: {
+    summary: 'The request is not valid HTTP/1.1 (Node’s parser rejected it); the connection is closed.',
+    retryable: false,
+    status: 400,
+  },
+  SY_GATEWAY_REQUEST_TIMEOUT: {
+    summary:
+      'The client did not send the complete request headers or body in time (node:http `headersTimeout`/`requestTimeout`).',
+    retryable: false,
+    status: 408,
+  },
+  SY_GATEWAY_HEADERS_TOO_LARGE: {
+    summary: 'The request headers exceed Node’s maximum header size.',
+    retryable: false,
+    status: 431,
+  },
+  SY_GATEWAY_ROUTE_NOT_FOUND: {
+    summary: 'No route matches the request method and path.',
+    retryable: false,
+    status: 404,
+  },
+  SY_GATEWAY_BAD_PATH: {
+    summary:
+      'The request path is malformed or unsafe: invalid percent-encoding, an encoded slash, backslash or dot segment, NUL, or a `..` above the root.',
+    retryable: false,
+    status: 400,
+  },
+  SY_GATEWAY_UPSTREAM_FAILED: {
+    summary: 'The upstream instance could not be reached or failed before sending a complete response.',
+    retryable: true,
+    status: 502,
+  },
+  SY_GATEWAY_NO_HEALTHY_INSTANCE: {
+    summary: 'Discovery reports no healthy instance of the route’s service; the response carries `Retry-After: 1`.',
+    retryable: true,
+    status: 503,
+  },
+  SY_GATEWAY_DISCOVERY_FAILED: {
+    summary: 'The instance source failed while looking up the route’s service; the response carries `Retry-After: 1`.',
+    retryable: true,
+    status: 503,
+  },
+  SY_GATEWAY_UPSTREAM_TIMEOUT: {
+    summary: 'The upstream instance did not send response headers within the route timeout.',
+    retryable: true,
+    status: 504,
+  },
+  SY_GATEWAY_SHUTTING_DOWN: {
+    summary: 'The gateway has closed and takes no more requests; the response carries `Retry-After: 1`.',
+    retryable: true,
+    status: 503,
+  },
+  SY_GATEWAY_INTERNAL: {
+    summary: 'An unexpected failure inside the gateway; `cause` holds the original error.',
+    retryable: false,
+    status: 500,
+  },
+  SY_GATEWAY_LISTEN_FAILED: {
+    summary: 'The gateway could not listen on its host and port (for example EADDRINUSE).',
+    retryable: false,
+    status: 500,
+  },
+} as const satisfies Record<string, GatewayErrorCodeSpec>;
+
+/** A code from {@link gatewayErrorCodes}. */
+export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
+
+/**
+ * Creates an error with one of the gateway's codes.
+ *
+ * @example
+ * ```ts
+ * throw gatewayError('SY_GATEWAY_ROUTE_NOT_FOUND', 'no route for GET /nope');
+ * ```
+ */
+export const gatewayError = errorFactory(gatewayErrorCodes);
+
+/** Codes whose responses carry `Retry-After: 1`: the condition is expected to clear within seconds. */
+const retryAfterCodes: ReadonlySet<string> = new Set<GatewayErrorCode>([
+  'SY_GATEWAY_NO_HEALTHY_INSTANCE',
+  'SY_GATEWAY_DISCOVERY_FAILED',
+  'SY_GATEWAY_SHUTTING_DOWN',
+]);
+
+/**
+ * The HTTP status for `err`: the table's status for a gateway code, 500 for anything else.
+ *
+ * @example
+ * ```ts
+ * httpStatusOf(gatewayError('SY_GATEWAY_BAD_PATH', 'bad path')); // 400
+ * httpStatusOf(new Error('boom')); // 500
+ * ```
+ */
+export function httpStatusOf(err: unknown): number {
+  if (isSwitchyardError(err) && Object.hasOwn(gatewayErrorCodes, err.code)) {
+    return gatewayErrorCodes[err.code as GatewayErrorCode].status;
+  }
+  return 500;
+}
+
+/**
+ * The `Retry-After` value (seconds) to send with `err`, or `undefined` when none applies.
+ *
+ * @example
+ * ```ts
+ * retryAfterOf(gatewayError('SY_GATEWAY_NO_HEALTHY_INSTANCE', 'no instance')); // 1
+ * ```
+ */
+export function retryAfterOf(err: unknown): number | undefined {
+  return isSwitchyardError(err) && retryAfterCodes.has(err.code) ? 1 : undefined;
+}
+
+/** The JSON body of every error response the gateway produces. */
+export interface GatewayErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly requestId: string;
+  };
+}
+
+/**
+ * The response body for `err`. Errors that are not Switchyard errors become `SY_GATEWAY_INTERNAL`
+ * with a generic message, so internals (stack traces, file paths) never reach a client.
+ *
+ * @example
+ * ```ts
+ * errorBody(gatewayError('SY_GATEWAY_ROUTE_NOT_FOUND', 'no route for GET /nope'), 'req-1');
+ * // { error: { code: 'SY_GATEWAY_ROUTE_NOT_FOUND', message: 'no route for GET /nope', requestId: 'req-1' } }
+ * ```
+ */
+export function errorBody(err: unknown, requestId: string): GatewayErrorBody {
+  if (isSwitchyardError(err)) return { error: { code: err.code, message: err.message, requestId } };
+  return { error: { code: 'SY_GATEWAY_INTERNAL', message: 'internal gateway error', requestId } };
+}

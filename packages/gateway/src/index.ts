@@ -1,0 +1,71 @@
+/**
+ * `@switchyard/gateway`: the API gateway. It normalises the request path, picks the most
+ * specific route, asks an {@link InstanceSource} for the route's service, balances across the
+ * instances and streams the request and response through undici keep-alive pools. Every error
+ * it produces is JSON with a stable code: `{ "error": { "code", "message", "requestId" } }`.
+ *
+ * @example
+ * ```ts
+ * import { createGateway } from '@switchyard/gateway';
+ *
+ * const gateway = await createGateway({
+ *   options: {
+ *     port: 8080,
+ *     routes: [
+ *       { path: '/api/orders', service: 'orders' },
+ *       { path: '/api/inventory', service: 'inventory', timeout: '5s', methods: ['GET'] },
+ *     ],
+ *   },
+ *   discovery: {
+ *     instances: async (service) => [
+ *       { id: `${service}-1`, service, address: '127.0.0.1', port: 3001, tags: [], meta: {}, status: 'passing', weight: 1 },
+ *     ],
+ *   },
+ * });
+ * // GET http://127.0.0.1:8080/api/orders/12?x=1 → GET http://127.0.0.1:3001/12?x=1
+ * await gateway.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export { handleClientError } from './client-error.ts';
+export type { GatewayErrorBody, GatewayErrorCode, GatewayErrorCodeSpec } from './errors.ts';
+export {
+  errorBody,
+  gatewayError,
+  gatewayErrorCodes,
+  httpStatusOf,
+  retryAfterOf,
+} from './errors.ts';
+export type { Gateway } from './gateway.ts';
+export { createGateway } from './gateway.ts';
+export type { GatewayInput, GatewayRequestHandler } from './handler.ts';
+export { createGatewayHandler } from './handler.ts';
+export type { ForwardingContext, HeaderRecord, OutgoingHeaders } from './headers.ts';
+export {
+  createProxyTrust,
+  downstreamResponseHeaders,
+  requestIdFor,
+  upstreamRequestHeaders,
+  viaEntry,
+  withoutHopByHop,
+} from './headers.ts';
+export type { GatewayContext, GatewayMiddleware, RouteHandler } from './middleware.ts';
+export { composeMiddleware } from './middleware.ts';
+export type { GatewayOptions, ResolvedGatewayOptions, ResolvedRoute, RouteOptions } from './options.ts';
+export {
+  gatewayOptionsSchema,
+  HttpMethod,
+  RouteMatch,
+  resolveGatewayOptions,
+  routeOptionsSchema,
+} from './options.ts';
+export type { NormalizedTarget } from './path.ts';
+export { normalizeRequestTarget } from './path.ts';
+export type { PatternResult, PatternSegment, RoutePattern } from './pattern.ts';
+export { parseRoutePattern } from './pattern.ts';
+export type { GatewayLogger, InstanceSource } from './ports.ts';
+export { silentLogger } from './ports.ts';
+export type { RoutableRoute, RouteMatchResult, Router } from './router.ts';
+export { createRouter } from './router.ts';
