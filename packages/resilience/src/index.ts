@@ -15,9 +15,9 @@
  * @packageDocumentation
  */
 
-export { resilienceError, resilienceErrorCodes } from './errors.ts';
 export type { ResilienceErrorCode } from './errors.ts';
-export { resolveTimeoutOptions, timeoutOptionsSchema } from './options.ts';
+export { resilienceError, resilienceErrorCodes } from './errors.ts';
 export type { ResolvedTimeoutOptions, TimeoutOptions } from './options.ts';
-export { createTimeout } from './timeout.ts';
+export { resolveTimeoutOptions, timeoutOptionsSchema } from './options.ts';
 export type { Operation, TimeoutPolicy } from './timeout.ts';
+export { createTimeout } from './timeout.ts';

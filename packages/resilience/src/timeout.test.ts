@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock, isSwitchyardError } from '@switchyard/core';
+import { isSwitchyardError, ManualClock } from '@switchyard/core';
 import { createTimeout } from './timeout.ts';
 
 function deferred<T>() {

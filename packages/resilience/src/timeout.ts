@@ -1,6 +1,6 @@
 import { type Clock, cancelledError, systemClock } from '@switchyard/core';
 import { resilienceError } from './errors.ts';
-import { type ResolvedTimeoutOptions, type TimeoutOptions, resolveTimeoutOptions } from './options.ts';
+import { type ResolvedTimeoutOptions, resolveTimeoutOptions, type TimeoutOptions } from './options.ts';
 
 /** The work a policy runs: it receives a signal that aborts when the policy gives up. */
 export type Operation<T> = (signal: AbortSignal) => Promise<T>;

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const shopDir = fileURLToPath(new URL('../', import.meta.url));
+
+/** Runs `node src/<service>/main.ts` as `switchyard up` does: from examples/shop, configured by env. */
+function runMain(service: string, env: Record<string, string>): { child: ChildProcess; stderr: () => string } {
+  const child = spawn(process.execPath, ['--conditions=@switchyard/source', `src/${service}/main.ts`], {
+    cwd: shopDir,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  child.stdout?.resume();
+  return { child, stderr: () => stderr };
+}
+
+async function exitOf(child: ChildProcess, ms: number): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = (await once(child, 'exit', { signal: AbortSignal.timeout(ms) })) as [number | null];
+  return code;
+}
+
+describe('service entry points', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shop-main-'));
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('payments exits 1 with a message naming PAYMENTS_LIMIT when it is invalid', async () => {
+    const { child, stderr } = runMain('payments', { PAYMENTS_LIMIT: 'lots', PORT: '0', SWITCHYARD_DATA_DIR: dataDir });
+    children.push(child);
+    assert.equal(await exitOf(child, 10_000), 1);
+    assert.match(stderr(), /payments: failed to start: .*\n\s+PAYMENTS_LIMIT: expected a number > 0, got "lots"/);
+  });
+
+  it('inventory serves on PORT=0 with its instance id and stops cleanly on SIGTERM', async () => {
+    const { child, stderr } = runMain('inventory', {
+      PORT: '0',
+      SWITCHYARD_INSTANCE_ID: 'inventory-main-test',
+      SWITCHYARD_DATA_DIR: dataDir,
+    });
+    children.push(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "service started" line within 10 s:\n${stderr()}`)), 10_000);
+      const onData = () => {
+        const started = stderr().match(/"url":"(http:\/\/[^"]+)".*"msg":"service started"/);
+        if (started?.[1] === undefined) return;
+        clearTimeout(timer);
+        child.stderr?.off('data', onData);
+        resolve(started[1]);
+      };
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited with ${code}:\n${stderr()}`));
+      });
+    });
+    const res = await fetch(`${url}/items/SKU-KEYBOARD`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-instance-id'), 'inventory-main-test');
+    assert.equal(((await res.json()) as { sku: string }).sku, 'SKU-KEYBOARD');
+    child.kill('SIGTERM');
+    assert.equal(await exitOf(child, 10_000), 0);
+    assert.ok(existsSync(join(dataDir, 'inventory.sqlite')));
+  });
+});
