@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatDuration, isDurationString, parseDuration } from './duration.ts';
+import { formatDuration, isDurationString, parseDuration, parseGoDuration } from './duration.ts';
 
 describe('parseDuration', () => {
   it('accepts units, compounds and plain milliseconds', () => {
@@ -17,7 +17,7 @@ describe('parseDuration', () => {
   });
 
   it('rejects malformed values naming the field and the value', () => {
-    for (const bad of ['', 'ten', '5 s', '5x', '-1s', 's', '1.s']) {
+    for (const bad of ['', 'ten', '5 s', '5x', '-1s', 's', '1s2']) {
       assert.throws(
         () => parseDuration(bad, 'gateway.routes[0].timeout'),
         (err: Error & { code?: string }) =>
@@ -45,5 +45,23 @@ describe('parseDuration', () => {
     assert.equal(formatDuration(10_000), '10s');
     assert.equal(formatDuration(60_000), '1m0s');
     assert.equal(formatDuration(250), '250ms');
+  });
+});
+
+describe('parseGoDuration', () => {
+  it('parses Go durations into fractional milliseconds', () => {
+    assert.equal(parseGoDuration('10s'), 10_000);
+    assert.equal(parseGoDuration('1m30s'), 90_000);
+    assert.equal(parseGoDuration('1.5h'), 5_400_000);
+    assert.equal(parseGoDuration('250ms'), 250);
+    assert.equal(parseGoDuration('300us'), 0.3);
+    assert.equal(parseGoDuration('300µs'), 0.3);
+    assert.equal(parseGoDuration('.5s'), 500);
+    assert.equal(parseGoDuration('+2s'), 2000);
+    assert.equal(parseGoDuration('0'), 0);
+  });
+
+  it('rejects what Go rejects, and negatives', () => {
+    for (const bad of ['', '5', '-1s', '1x', 's', '1s2', '1 s']) assert.equal(parseGoDuration(bad), undefined, bad);
   });
 });

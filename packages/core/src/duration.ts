@@ -1,14 +1,41 @@
 import { coreError } from './codes.ts';
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const compoundDuration = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+/** Nanoseconds per unit, for Go's `time.ParseDuration` units (which Consul uses on the wire). */
+const unitNs: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const goTerm = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+
+/**
+ * Parses Go's duration syntax (`"10s"`, `"1m30s"`, `"1.5h"`, `"300us"`, `"0"`), the notation
+ * Consul and Envoy use on the wire, into fractional milliseconds.
+ *
+ * @returns milliseconds, or `undefined` when malformed or negative
+ * @example
+ * ```ts
+ * parseGoDuration('1m30s'); // 90000
+ * parseGoDuration('300us'); // 0.3
+ * ```
+ */
+export function parseGoDuration(text: string): number | undefined {
+  let rest = text.trim();
+  if (rest === '0') return 0;
+  if (rest.startsWith('+')) rest = rest.slice(1);
+  if (rest.length === 0) return undefined;
+  let totalNs = 0;
+  while (rest.length > 0) {
+    const match = goTerm.exec(rest);
+    if (!match) return undefined;
+    totalNs += Number(match[1]) * (unitNs[match[2] as string] as number);
+    rest = rest.slice(match[0].length);
+  }
+  return Number.isFinite(totalNs) ? totalNs / 1e6 : undefined;
+}
 
 /**
  * Parses a duration written as `"250ms"`, `"5s"`, `"1.5m"`, `"2h"`, or a number of milliseconds.
- * Go-style compound durations (`"1m30s"`, as Consul writes them) are accepted too.
+ * Any Go duration is accepted (`"1m30s"`, `"300us"`), so values copied from Consul or Envoy work.
  *
  * @param field - the config path named in the error, e.g. `gateway.routes[0].timeout`
- * @returns milliseconds, an integer >= 0
+ * @returns milliseconds, rounded to an integer >= 0
  * @throws SwitchyardError `SY_CONFIG_INVALID` naming `field` and the bad value
  * @example
  * ```ts
@@ -23,17 +50,14 @@ export function parseDuration(value: string | number, field = 'duration'): numbe
   }
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text);
-  if (!compoundDuration.test(text)) throw invalid(field, value);
-  let total = 0;
-  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(match[1]) * (durationUnits[match[2] as string] as number);
-  }
-  return Math.round(total);
+  const ms = parseGoDuration(text);
+  if (ms === undefined) throw invalid(field, value);
+  return Math.round(ms);
 }
 
 /** True when `value` is a duration string {@link parseDuration} accepts. */
 export function isDurationString(value: string): boolean {
-  return compoundDuration.test(value) || /^\d+$/.test(value);
+  return /^\d+$/.test(value.trim()) || parseGoDuration(value) !== undefined;
 }
 
 /** Formats milliseconds the way Consul writes durations (`"10s"`, `"1m0s"`, `"250ms"`). */

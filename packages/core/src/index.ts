@@ -43,7 +43,7 @@ export {
   zDuration,
   zPort,
 } from './config.ts';
-export { formatDuration, isDurationString, parseDuration } from './duration.ts';
+export { formatDuration, isDurationString, parseDuration, parseGoDuration } from './duration.ts';
 export type { ErrorCodeSpec, JsonValue, SwitchyardErrorJSON, SwitchyardErrorOptions } from './errors.ts';
 export { errorFactory, isSwitchyardError, SwitchyardError } from './errors.ts';
 export type { Endpoint, ServiceInstance } from './types.ts';

@@ -3,10 +3,9 @@
  * field names matched case-insensitively and with `_` ignored (Go's JSON decoder and Consul's key
  * translation do the same), `null` meaning absent, durations as Go strings or nanoseconds.
  */
-import { type ConfigIssue, formatDuration, formatPath, HealthStatus } from '@switchyard/core';
+import { type ConfigIssue, formatDuration, formatPath, HealthStatus, parseGoDuration } from '@switchyard/core';
 import * as z from 'zod';
 import { discoveryError } from './errors.ts';
-import { parseGoDuration } from './internal/go-duration.ts';
 import { type CheckProbe, CheckType, type HealthCheckDefinition, type ServiceWeights } from './types.ts';
 
 /** A validated check, with defaults applied and durations in milliseconds. */

@@ -6,9 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HealthStatus, isSwitchyardError } from '@switchyard/core';
+import { HealthStatus, isSwitchyardError, parseGoDuration } from '@switchyard/core';
 import { discoveryError } from './errors.ts';
-import { parseGoDuration } from './internal/go-duration.ts';
 import { type RegistryOptions, resolveRegistryOptions } from './options.ts';
 import type { Registry } from './registry.ts';
 import type { CatalogService, HealthCheck, HealthServiceEntry } from './types.ts';
