@@ -104,7 +104,11 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
       labelWidth: Math.max(10, ...specs.map((s) => s.id.length)),
     };
     say(`switchyard: starting ${config.name}: registry ${registryServer.url}, gateway ${gateway.url}`);
-    for (const spec of specs) instances.push(startInstance(spec, io));
+    for (const spec of specs) {
+      const instance = startInstance(spec, io);
+      instances.push(instance);
+      say(`switchyard: started ${spec.id} (pid ${instance.pid ?? '-'}): ${spec.argv.join(' ')}`);
+    }
 
     await waitHealthy(registry, instances, config.startupTimeout);
 

@@ -4,7 +4,7 @@ import * as z from 'zod';
 // One schema validates code and config files alike: defaults, units, strict keys.
 const schema = z.strictObject({
   port: zPort().default(8080),
-  timeout: zDuration().default('30s'),
+  timeout: zDuration().default(30_000),
 });
 
 const options = resolveOptions(schema, { timeout: '2.5s' }, 'server');

@@ -13,7 +13,7 @@
  * import * as z from 'zod';
  * import { resolveOptions, zDuration, isSwitchyardError } from '@switchyard/core';
  *
- * const schema = z.strictObject({ timeout: zDuration().default('30s') });
+ * const schema = z.strictObject({ timeout: zDuration().default(30_000) });
  * try {
  *   resolveOptions(schema, { timout: '5s' }, 'route');
  * } catch (err) {

@@ -145,7 +145,7 @@ describe('startService with the embedded registry', () => {
     const example = new URL('../examples/hello.ts', import.meta.url).pathname;
     for (const how of ['SIGTERM', 'supervisor-gone'] as const) {
       const child = spawn(process.execPath, [example], {
-        env: { ...process.env, REGISTRY_URL: server.url, SWITCHYARD_INSTANCE_ID: `hello-${how}`, PORT: '0' },
+        env: { ...process.env, SWITCHYARD_REGISTRY_URL: server.url, SWITCHYARD_INSTANCE_ID: `hello-${how}`, PORT: '0' },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       });
       let out = '';
