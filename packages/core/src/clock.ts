@@ -5,16 +5,30 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /** Runs `fn` after `ms`; returns a function that cancels it. */
-  setTimeout(fn: () => void, ms: number): () => void;
+  /**
+   * Runs `fn` after `ms`; returns a function that cancels it. A pending timer does not keep
+   * the process alive unless `options.ref` is true: background timers (health checks, sync
+   * loops, timeouts of work that holds its own I/O) must not, but a wait that is the only
+   * thing a caller awaits (a retry's backoff sleep) must, or a script would exit mid-wait.
+   */
+  setTimeout(fn: () => void, ms: number, options?: TimerOptions): () => void;
 }
 
-/** The real clock, backed by `Date.now` and the global timers (timers do not keep the process alive). */
+/** Options of {@link Clock.setTimeout}. */
+export interface TimerOptions {
+  /** Keep the process alive while the timer is pending. @default false */
+  readonly ref?: boolean;
+}
+
+/**
+ * The real clock, backed by `Date.now` and the global timers (timers do not keep the process
+ * alive unless asked to with `{ ref: true }`).
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, options) {
     const timer = globalThis.setTimeout(fn, ms);
-    (timer as { unref?: () => void }).unref?.();
+    if (options?.ref !== true) (timer as { unref?: () => void }).unref?.();
     return () => globalThis.clearTimeout(timer);
   },
 };

@@ -5,7 +5,7 @@
  *   works across duplicate installs; {@link isSwitchyardError} to match on a code.
  * - {@link Clock}, {@link systemClock} and {@link ManualClock}: time, injected.
  * - {@link parseDuration} and {@link zDuration}: `"250ms"`, `"5s"`, `"1m30s"` or milliseconds.
- * - {@link exponentialBackoff}: capped exponential backoff with jitter.
+ * - {@link exponentialBackoff}: capped exponential backoff with jitter; stateless, so shareable.
  * - {@link resolveOptions}: zod validation that throws `SY_CONFIG_INVALID` naming each field.
  *
  * @example
@@ -26,9 +26,9 @@
  * @packageDocumentation
  */
 
-export type { BackoffOptions } from './backoff.ts';
+export type { BackoffDelay, BackoffOptions } from './backoff.ts';
 export { exponentialBackoff } from './backoff.ts';
-export type { Clock } from './clock.ts';
+export type { Clock, TimerOptions } from './clock.ts';
 export { ManualClock, systemClock } from './clock.ts';
 export type { CoreErrorCode } from './codes.ts';
 export { cancelledError, coreError, coreErrorCodes, throwIfAborted } from './codes.ts';
