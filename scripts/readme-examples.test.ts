@@ -15,6 +15,26 @@ const examples = [
     file: 'packages/resilience/examples/timeout.ts',
     prints: /gave up: operation timed out after 200ms/,
   },
+  {
+    readme: 'packages/resilience/README.md',
+    file: 'packages/resilience/examples/circuit-breaker.ts',
+    prints: /call 4: refused without calling, "inventory" is open[\s\S]*call 6: in stock/,
+  },
+  {
+    readme: 'packages/resilience/README.md',
+    file: 'packages/resilience/examples/retry.ts',
+    prints: /sku-1: 42 after 3 requests/,
+  },
+  {
+    readme: 'packages/resilience/README.md',
+    file: 'packages/resilience/examples/bulkhead.ts',
+    prints: /stats: \{ active: 2, queued: 1 \}[\s\S]*SY_RESILIENCE_BULKHEAD_FULL/,
+  },
+  {
+    readme: 'packages/resilience/README.md',
+    file: 'packages/resilience/examples/composition.ts',
+    prints: /answer to request 3[\s\S]*SY_RESILIENCE_TIMEOUT after 1 request\(s\)[\s\S]*default answer/,
+  },
 ];
 
 describe('README examples', () => {

@@ -12,7 +12,7 @@ const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
 const timeout = createTimeout({ timeout: '200ms' });
 try {
   // The policy aborts the signal it hands over, so fetch stops its request too.
-  await timeout.execute((signal) => fetch(url, { signal }).then((res) => res.text()));
+  await timeout.execute(({ signal }) => fetch(url, { signal }).then((res) => res.text()));
 } catch (err) {
   if (isSwitchyardError(err, 'SY_RESILIENCE_TIMEOUT')) console.log(`gave up: ${err.message}`);
   // gave up: operation timed out after 200ms
