@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { redisErrorCodes } from '@switchyard/adapter-redis';
 import { cliErrorCodes } from '@switchyard/cli';
+import { clientErrorCodes } from '@switchyard/client';
 import { coreErrorCodes } from '@switchyard/core';
 import { discoveryErrorCodes } from '@switchyard/discovery';
 import { gatewayErrorCodes } from '@switchyard/gateway';
@@ -12,9 +14,11 @@ const tables = {
   core: coreErrorCodes,
   resilience: resilienceErrorCodes,
   discovery: discoveryErrorCodes,
+  client: clientErrorCodes,
   gateway: gatewayErrorCodes,
   service: serviceErrorCodes,
   cli: cliErrorCodes,
+  redis: redisErrorCodes,
 };
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
@@ -44,9 +48,11 @@ it('codes follow SY_<AREA>_<WHAT> and each package uses its own area', () => {
     core: ['CONFIG', 'CANCELLED'],
     resilience: ['RESILIENCE'],
     discovery: ['DISCOVERY'],
+    client: ['CLIENT'],
     gateway: ['GATEWAY'],
     service: ['SERVICE'],
     cli: ['CLI'],
+    redis: ['REDIS'],
   };
   for (const [pkg, table] of Object.entries(tables)) {
     for (const code of Object.keys(table)) {

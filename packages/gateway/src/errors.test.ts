@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { coreError } from '@switchyard/core';
+import { resilienceError } from '@switchyard/resilience';
 import { errorBody, gatewayError, gatewayErrorCodes, httpStatusOf, retryAfterOf } from './errors.ts';
 
 test('codes follow SY_GATEWAY_<WHAT> and map to the documented statuses', () => {
@@ -11,6 +12,7 @@ test('codes follow SY_GATEWAY_<WHAT> and map to the documented statuses', () => 
     SY_GATEWAY_HEADERS_TOO_LARGE: 431,
     SY_GATEWAY_ROUTE_NOT_FOUND: 404,
     SY_GATEWAY_BAD_PATH: 400,
+    SY_GATEWAY_BAD_TIMEOUT_HEADER: 400,
     SY_GATEWAY_UPSTREAM_FAILED: 502,
     SY_GATEWAY_NO_HEALTHY_INSTANCE: 503,
     SY_GATEWAY_DISCOVERY_FAILED: 503,
@@ -24,6 +26,9 @@ test('codes follow SY_GATEWAY_<WHAT> and map to the documented statuses', () => 
 
 test('httpStatusOf reads the table; other errors are 500', () => {
   assert.equal(httpStatusOf(gatewayError('SY_GATEWAY_UPSTREAM_TIMEOUT', 'slow')), 504);
+  assert.equal(httpStatusOf(resilienceError('SY_RESILIENCE_DEADLINE_EXCEEDED', 'spent')), 504);
+  assert.equal(httpStatusOf(resilienceError('SY_RESILIENCE_CIRCUIT_OPEN', 'open')), 503);
+  assert.equal(httpStatusOf(resilienceError('SY_RESILIENCE_TIMEOUT', 'slow')), 500);
   assert.equal(httpStatusOf(coreError('SY_CANCELLED', 'gone')), 500);
   assert.equal(httpStatusOf(new Error('boom')), 500);
   assert.equal(httpStatusOf('boom'), 500);
@@ -34,6 +39,10 @@ test('Retry-After applies to the transient 503s only', () => {
   assert.equal(retryAfterOf(gatewayError('SY_GATEWAY_DISCOVERY_FAILED', 'down')), 1);
   assert.equal(retryAfterOf(gatewayError('SY_GATEWAY_UPSTREAM_FAILED', 'bad')), undefined);
   assert.equal(retryAfterOf(new Error('x')), undefined);
+  const open = (retryAfterMs: number) =>
+    resilienceError('SY_RESILIENCE_CIRCUIT_OPEN', 'open', { details: { retryAfterMs } });
+  assert.equal(retryAfterOf(open(4200)), 5, 'an open breaker says when it probes, in whole seconds');
+  assert.equal(retryAfterOf(open(0)), 1);
 });
 
 test('errorBody renders code, message and request id, and hides foreign errors', () => {

@@ -43,6 +43,12 @@ export const gatewayErrorCodes = {
     retryable: false,
     status: 400,
   },
+  SY_GATEWAY_BAD_TIMEOUT_HEADER: {
+    summary:
+      'The request’s `switchyard-timeout-ms` header is malformed (not whole milliseconds, or repeated with different values); it was not forwarded.',
+    retryable: false,
+    status: 400,
+  },
   SY_GATEWAY_UPSTREAM_FAILED: {
     summary: 'The upstream instance could not be reached or failed before sending a complete response.',
     retryable: true,
@@ -101,7 +107,19 @@ const retryAfterCodes: ReadonlySet<string> = new Set<GatewayErrorCode>([
 ]);
 
 /**
- * The HTTP status for `err`: the table's status for a gateway code, 500 for anything else.
+ * Statuses of codes other packages own that the gateway renders as they are: a spent budget
+ * (504, as a timeout would be) and an open or isolated breaker (503: the service is unavailable).
+ */
+const foreignStatuses: Readonly<Record<string, number>> = {
+  SY_RESILIENCE_DEADLINE_EXCEEDED: 504,
+  SY_RESILIENCE_CIRCUIT_OPEN: 503,
+  SY_RESILIENCE_CIRCUIT_ISOLATED: 503,
+};
+
+/**
+ * The HTTP status for `err`: the table's status for a gateway code, 504 for
+ * `SY_RESILIENCE_DEADLINE_EXCEEDED`, 503 for `SY_RESILIENCE_CIRCUIT_OPEN` and
+ * `SY_RESILIENCE_CIRCUIT_ISOLATED`, 500 for anything else.
  *
  * @example
  * ```ts
@@ -113,6 +131,7 @@ export function httpStatusOf(err: unknown): number {
   if (isSwitchyardError(err) && Object.hasOwn(gatewayErrorCodes, err.code)) {
     return gatewayErrorCodes[err.code as GatewayErrorCode].status;
   }
+  if (isSwitchyardError(err) && Object.hasOwn(foreignStatuses, err.code)) return foreignStatuses[err.code] as number;
   return 500;
 }
 
@@ -125,7 +144,13 @@ export function httpStatusOf(err: unknown): number {
  * ```
  */
 export function retryAfterOf(err: unknown): number | undefined {
-  return isSwitchyardError(err) && retryAfterCodes.has(err.code) ? 1 : undefined;
+  if (!isSwitchyardError(err)) return undefined;
+  if (err.code === 'SY_RESILIENCE_CIRCUIT_OPEN') {
+    // The breaker says when it will let a probe through; whole seconds, at least one.
+    const ms = err.details.retryAfterMs;
+    return typeof ms === 'number' && Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : 1;
+  }
+  return retryAfterCodes.has(err.code) ? 1 : undefined;
 }
 
 /** The JSON body of every error response the gateway produces. */

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createDefaultDispatcher, createHttpClient } from '@switchyard/client';
 import { coreError, isSwitchyardError, type SwitchyardError } from '@switchyard/core';
 import { type Balancer, createBalancer } from '@switchyard/discovery';
-import type { Dispatcher } from 'undici';
+import { attachDeadline, parseTimeoutHeader, resilienceError, TIMEOUT_HEADER } from '@switchyard/resilience';
 import { errorBody, gatewayError, httpStatusOf, retryAfterOf } from './errors.ts';
 import { createProxyTrust, normalizeAddress, requestIdFor } from './headers.ts';
 import { composeMiddleware, type GatewayMiddleware } from './middleware.ts';
@@ -13,7 +14,7 @@ import {
 } from './options.ts';
 import { normalizeRequestTarget } from './path.ts';
 import { type GatewayLogger, type InstanceSource, silentLogger } from './ports.ts';
-import { createProxy, createUpstreamDispatcher, requestHasBody } from './proxy.ts';
+import { createProxy, requestHasBody } from './proxy.ts';
 import { createRouter } from './router.ts';
 
 /** Input of {@link createGatewayHandler} and `createGateway`. */
@@ -78,11 +79,25 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   const balancers = new Map<ResolvedRoute, Balancer>(
     options.routes.map((route) => [route, createBalancer(route.balancer)]),
   );
-  const dispatcher: Dispatcher = createUpstreamDispatcher();
+  // The gateway owns the dispatcher (the client leaves a given one open), so that shutdown can
+  // destroy it when in-flight requests outlast `shutdownTimeout`.
+  const dispatcher = createDefaultDispatcher();
+  const client = createHttpClient({ discovery: input.discovery, dispatcher, timeout: options.timeoutMs });
+  client.onRetry((event) =>
+    logger.warn(
+      {
+        err: event.error,
+        status: event.statusCode,
+        requestId: event.headers['x-request-id'],
+        service: event.service,
+        instance: event.previousInstance?.id,
+        retryInstance: event.instance.id,
+      },
+      'upstream not reached; retrying on another instance',
+    ),
+  );
   const proxy = createProxy({
-    dispatcher,
-    discovery: input.discovery,
-    logger,
+    client,
     balancerFor: (route) => balancers.get(route) ?? createBalancer(route.balancer),
   });
   const chain = composeMiddleware(input.middleware ?? [], proxy);
@@ -127,6 +142,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         });
       }
       route = matched.route;
+      const routeSignal = withBudget(req, signal);
       const peer = req.socket.remoteAddress;
       const clientAddress = peer === undefined ? undefined : normalizeAddress(peer);
       await chain({
@@ -141,7 +157,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         rest: matched.rest,
         clientAddress,
         trustedPeer: clientAddress !== undefined && isTrusted(clientAddress),
-        signal,
+        signal: routeSignal,
       });
     } catch (err) {
       fail(err, { req, res, requestId, method, route, signal });
@@ -208,7 +224,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
     const drained = await waitForDrain(options.shutdownTimeoutMs);
     closed = true;
     if (drained) {
-      await dispatcher.close();
+      await Promise.all([client.close(), dispatcher.close()]);
       return;
     }
     logger.warn(
@@ -220,7 +236,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       entry.controller.abort(reason);
       entry.res.destroy();
     }
-    await dispatcher.destroy(reason);
+    await Promise.all([client.close(), dispatcher.destroy(reason)]);
   }
 
   return {
@@ -260,6 +276,33 @@ function sendError(
   if (requestHasBody(req) && !req.complete) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Reads the caller's remaining budget (`switchyard-timeout-ms`): a malformed one is refused
+ * (400), a spent one too (504, before any work), and any other gives the request a signal
+ * carrying the deadline, which caps the route timeout and is forwarded upstream by the client.
+ * The signal does not abort at the deadline itself: the client's timer, capped by it, ends the
+ * upstream exchange with the usual 504.
+ */
+function withBudget(req: IncomingMessage, signal: AbortSignal): AbortSignal {
+  const raw = req.headers[TIMEOUT_HEADER];
+  const budget = parseTimeoutHeader(
+    typeof raw === 'string' && raw.includes(',') ? raw.split(',').map((v) => v.trim()) : raw,
+  );
+  if (budget === undefined) return signal;
+  if (typeof budget === 'object') {
+    throw gatewayError('SY_GATEWAY_BAD_TIMEOUT_HEADER', budget.error, { details: { header: TIMEOUT_HEADER } });
+  }
+  if (budget === 0) {
+    throw resilienceError(
+      'SY_RESILIENCE_DEADLINE_EXCEEDED',
+      `the caller's time budget was already spent (${TIMEOUT_HEADER}: 0); the request was not forwarded`,
+    );
+  }
+  const routeSignal = AbortSignal.any([signal]);
+  attachDeadline(routeSignal, Date.now() + budget);
+  return routeSignal;
 }
 
 function shorten(path: string): string {

@@ -23,7 +23,11 @@ export interface GatewayContext {
   readonly clientAddress: string | undefined;
   /** Whether the direct peer is one of `trustedProxies`. */
   readonly trustedPeer: boolean;
-  /** Aborted when the client goes away or the gateway stops waiting for in-flight requests. */
+  /**
+   * Aborted when the client goes away or the gateway stops waiting for in-flight requests.
+   * When the request carried `switchyard-timeout-ms`, it also carries the caller's deadline
+   * (`deadlineOf(ctx.signal)` from `@switchyard/resilience`), which caps the upstream timeout.
+   */
   readonly signal: AbortSignal;
 }
 

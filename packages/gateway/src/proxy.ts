@@ -1,67 +1,36 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { endpointOrigin, HealthStatus, isSwitchyardError, type ServiceInstance } from '@switchyard/core';
+import { describeError, type HttpClient, type HttpResponse, type HttpRetryOptions } from '@switchyard/client';
+import { isSwitchyardError, type JsonValue, type SwitchyardError } from '@switchyard/core';
 import type { Balancer } from '@switchyard/discovery';
-import { Agent, type Dispatcher } from 'undici';
 import { gatewayError } from './errors.ts';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { GatewayContext, RouteHandler } from './middleware.ts';
 import type { ResolvedRoute } from './options.ts';
-import type { GatewayLogger, InstanceSource } from './ports.ts';
 
 /** What {@link createProxy} needs. */
 export interface ProxyDependencies {
-  /** Sends upstream requests; one keep-alive pool per instance origin. */
-  readonly dispatcher: Dispatcher;
-  readonly discovery: InstanceSource;
+  /** Sends the upstream requests: discovery, balancing, breaker per service, timeout, retry. */
+  readonly client: HttpClient;
   /** The balancer of a route (one per route, so round robin rotates per route). */
   readonly balancerFor: (route: ResolvedRoute) => Balancer;
-  readonly logger: GatewayLogger;
 }
 
 /**
- * The upstream dispatcher: an undici `Agent`, which keeps one keep-alive `Pool` per instance
- * origin. Idle sockets are closed after 4 s (or sooner when the upstream's `Keep-Alive: timeout`
- * hint says so, minus undici's safety margin) so the gateway rarely reuses a socket the upstream
- * is closing; connecting times out after 5 s.
- *
- * @example
- * ```ts
- * const dispatcher = createUpstreamDispatcher();
- * await dispatcher.close();
- * ```
+ * How the gateway retries: once, at once, on another instance, and only when the request
+ * never left (the connection was refused, no instance answered the lookup). A client that
+ * talks to the gateway decides for itself whether to repeat a request that may have reached
+ * an upstream; the gateway passes 5xx answers and timeouts through. The client's own rules
+ * still apply: only idempotent requests, or requests with an `Idempotency-Key`, are repeated,
+ * and a streamed body only while none of it was read.
  */
-export function createUpstreamDispatcher(): Agent {
-  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: { timeout: 5_000 } });
-}
-
-/**
- * Errors raised before any byte of the request left the gateway: the instance was never
- * reached, so sending the same request elsewhere cannot apply it twice.
- */
-const connectErrorCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-/**
- * True when `err` is a connection failure raised before the request was sent.
- *
- * @example
- * ```ts
- * isConnectError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })); // true
- * ```
- */
-export function isConnectError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && connectErrorCodes.has(code);
-}
+export const gatewayRetry: HttpRetryOptions = Object.freeze({
+  maxAttempts: 2,
+  backoff: Object.freeze({ initial: 0, max: 0, jitter: 'none' as const }),
+  statuses: Object.freeze([]) as unknown as number[],
+  afterSend: false,
+});
 
 /**
  * True when the request has a body to stream: a `Transfer-Encoding`, or a `Content-Length`
@@ -74,166 +43,57 @@ export function requestHasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * The terminal handler: picks an instance of the route's service, forwards the request with
- * bodies streamed both ways, and relays the response.
+ * The terminal handler: sends the request to an instance of the route's service through the
+ * resilient HTTP client, with bodies streamed both ways, and relays the response.
  *
- * - A connection failure (the request was never sent) on a request without a body is retried
- *   once on another instance; anything else fails with `SY_GATEWAY_UPSTREAM_FAILED` (502).
- * - No response headers within the route timeout: `SY_GATEWAY_UPSTREAM_TIMEOUT` (504). A stall
- *   longer than the timeout after the headers were relayed destroys the client connection,
- *   the only signal left to give.
+ * - The client picks the instance (the route's balancer), applies the service's circuit
+ *   breaker, times the response headers with the route timeout (capped by the caller's
+ *   `switchyard-timeout-ms` budget, which it forwards), and retries per {@link gatewayRetry}.
+ * - Its failures become the gateway's codes: `SY_GATEWAY_UPSTREAM_FAILED` (502),
+ *   `SY_GATEWAY_UPSTREAM_TIMEOUT` (504), `SY_GATEWAY_NO_HEALTHY_INSTANCE` and
+ *   `SY_GATEWAY_DISCOVERY_FAILED` (503); an open breaker stays `SY_RESILIENCE_CIRCUIT_OPEN` (503).
+ * - A stall longer than the timeout after the headers were relayed destroys the client
+ *   connection, the only signal left to give.
  * - The client going away aborts the upstream request through `ctx.signal`.
  *
  * @example
  * ```ts
- * const proxy = createProxy({ dispatcher, discovery, balancerFor: () => roundRobin(), logger: silentLogger });
+ * const proxy = createProxy({ client: createHttpClient({ discovery }), balancerFor: () => roundRobin() });
  * await proxy(ctx);
  * ```
  */
 export function createProxy(deps: ProxyDependencies): RouteHandler {
   return async (ctx) => {
     const { route } = ctx;
-    const instances = await lookup(deps.discovery, ctx);
-    const balancer = deps.balancerFor(route);
-    const first = balancer.pick(instances);
-    if (first === undefined) {
-      throw gatewayError(
-        'SY_GATEWAY_NO_HEALTHY_INSTANCE',
-        `no healthy instance of service ${JSON.stringify(route.service)} for route ${route.name}`,
-        { details: { service: route.service, route: route.name } },
-      );
-    }
-    const hasBody = requestHasBody(ctx.req);
-    const request = buildRequest(ctx);
-    const body = hasBody ? streamedBody(ctx.req) : undefined;
-
-    let instance = first;
-    let response: Dispatcher.ResponseData;
+    let response: HttpResponse;
     try {
-      response = await exchange(deps.dispatcher, ctx, request, first, body);
+      response = await deps.client.request(route.service, {
+        method: ctx.method,
+        path: `${route.stripPrefix ? ctx.rest : ctx.path}${ctx.query}`,
+        headers: upstreamRequestHeaders(ctx.req.headers, {
+          requestId: ctx.requestId,
+          clientAddress: ctx.clientAddress,
+          trusted: ctx.trustedPeer,
+          protocol: (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+        }),
+        body: requestHasBody(ctx.req) ? streamedBody(ctx.req) : null,
+        signal: ctx.signal,
+        timeout: route.timeoutMs,
+        balancer: deps.balancerFor(route),
+        retry: gatewayRetry,
+      });
     } catch (err) {
-      const second =
-        body === undefined && isConnectError(err) && !ctx.signal.aborted
-          ? pickOther(balancer, instances, first)
-          : undefined;
-      if (second === undefined) throw upstreamError(route, first, err);
-      deps.logger.warn(
-        { err, requestId: ctx.requestId, route: route.name, instance: first.id, retryInstance: second.id },
-        'upstream connection failed; retrying on another instance',
-      );
-      instance = second;
-      try {
-        response = await exchange(deps.dispatcher, ctx, request, second, undefined);
-      } catch (retryErr) {
-        throw upstreamError(route, second, retryErr);
-      }
+      throw toGatewayError(err, route);
     }
-    await relay(ctx, route, instance, response);
+    await relay(ctx, route, response);
   };
 }
 
 /**
- * One request to one instance, resolving with the response headers. The headers timeout is a
- * native timer rather than undici's `headersTimeout`, whose timers tick about once a second
- * (a `200ms` route timeout would fire after up to 1.5 s). Its clock starts once the whole
- * request body was handed to undici: a slow upload is the client's pace, not the upstream's.
- */
-async function exchange(
-  dispatcher: Dispatcher,
-  ctx: GatewayContext,
-  request: UpstreamRequest,
-  instance: ServiceInstance,
-  body: Readable | undefined,
-): Promise<Dispatcher.ResponseData> {
-  const { route } = ctx;
-  const attempt = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let settled = false;
-  const arm = () => {
-    if (settled || route.timeoutMs === 0) return;
-    timer = setTimeout(() => {
-      attempt.abort(
-        gatewayError(
-          'SY_GATEWAY_UPSTREAM_TIMEOUT',
-          `${where(route, instance)} did not send headers within ${route.timeoutMs}ms`,
-          { details: detailsOf(route, instance) },
-        ),
-      );
-    }, route.timeoutMs);
-  };
-  if (body === undefined) arm();
-  else body.once('end', arm);
-  const options: Dispatcher.RequestOptions = {
-    ...request,
-    origin: endpointOrigin(instance),
-    signal: AbortSignal.any([ctx.signal, attempt.signal]),
-  };
-  if (body !== undefined) options.body = body;
-  try {
-    return await dispatcher.request(options);
-  } catch (err) {
-    throw attempt.signal.aborted ? attempt.signal.reason : err;
-  } finally {
-    settled = true;
-    clearTimeout(timer);
-    body?.off('end', arm);
-  }
-}
-
-async function lookup(discovery: InstanceSource, ctx: GatewayContext): Promise<readonly ServiceInstance[]> {
-  let instances: readonly ServiceInstance[];
-  try {
-    instances = await discovery.instances(ctx.route.service, ctx.signal);
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    const reason = reasonOf(err);
-    throw gatewayError(
-      'SY_GATEWAY_DISCOVERY_FAILED',
-      `looking up instances of service ${JSON.stringify(ctx.route.service)} for route ${ctx.route.name} failed: ${reason}`,
-      { cause: err, details: { service: ctx.route.service, route: ctx.route.name } },
-    );
-  }
-  return instances.filter((instance) => instance.status !== HealthStatus.Critical);
-}
-
-function pickOther(
-  balancer: Balancer,
-  instances: readonly ServiceInstance[],
-  failed: ServiceInstance,
-): ServiceInstance | undefined {
-  const others = instances.filter(
-    (i) => i.id !== failed.id && (i.address !== failed.address || i.port !== failed.port),
-  );
-  return balancer.pick(others);
-}
-
-type UpstreamRequest = Omit<Dispatcher.RequestOptions, 'origin' | 'signal' | 'body'>;
-
-function buildRequest(ctx: GatewayContext): UpstreamRequest {
-  const headers = upstreamRequestHeaders(ctx.req.headers, {
-    requestId: ctx.requestId,
-    clientAddress: ctx.clientAddress,
-    trusted: ctx.trustedPeer,
-    protocol: (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-  });
-  return {
-    method: ctx.method as Dispatcher.HttpMethod,
-    path: `${ctx.route.stripPrefix ? ctx.rest : ctx.path}${ctx.query}`,
-    headers,
-    // `exchange` times the headers precisely once the body is sent. undici's own headers timer
-    // (one-second resolution) stays as the backstop for an upstream that stops reading the
-    // request body, which `exchange` cannot see; its body timer bounds each pause between
-    // response chunks.
-    headersTimeout: ctx.route.timeoutMs,
-    bodyTimeout: ctx.route.timeoutMs,
-  };
-}
-
-/**
- * The request body as a stream undici may destroy. undici destroys the body it was given when
- * the request fails; were that the IncomingMessage, Node would destroy the client socket
- * before the 502/504 could be written. The pass-through keeps back-pressure (`pipe` pauses the
- * client when the upstream is slow) and buffers no more than its high-water mark.
+ * The request body as a stream the client may destroy. undici destroys the body of a request
+ * that fails; were that the IncomingMessage, Node would destroy the client socket before the
+ * 502/504 could be written. The pass-through keeps back-pressure (`pipe` pauses the client
+ * when the upstream is slow) and buffers no more than its high-water mark.
  */
 function streamedBody(req: IncomingMessage): Readable {
   const body = new PassThrough();
@@ -245,12 +105,7 @@ function streamedBody(req: IncomingMessage): Readable {
   return body;
 }
 
-async function relay(
-  ctx: GatewayContext,
-  route: ResolvedRoute,
-  instance: ServiceInstance,
-  response: Dispatcher.ResponseData,
-): Promise<void> {
+async function relay(ctx: GatewayContext, route: ResolvedRoute, response: HttpResponse): Promise<void> {
   const { res } = ctx;
   res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers, ctx.requestId));
   if (ctx.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
@@ -263,60 +118,82 @@ async function relay(
     await pipeline(response.body, res);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
-    throw upstreamError(route, instance, err, true);
+    throw bodyError(route, response, err);
   }
 }
 
-function detailsOf(route: ResolvedRoute, instance: ServiceInstance): Record<string, string> {
-  return {
-    service: route.service,
-    route: route.name,
-    instance: instance.id,
-    address: endpointOrigin(instance).slice('http://'.length),
-  };
-}
-
-function where(route: ResolvedRoute, instance: ServiceInstance): string {
-  return `upstream ${route.service} (${endpointOrigin(instance).slice('http://'.length)})`;
-}
-
-/** Wraps an undici failure into the gateway's code, keeping it as `cause`. */
-function upstreamError(route: ResolvedRoute, instance: ServiceInstance, err: unknown, headersSent = false): unknown {
-  // Already ours: the headers timeout, or `SY_CANCELLED` when the client left.
-  if (isSwitchyardError(err)) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  const details = detailsOf(route, instance);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return gatewayError(
-      'SY_GATEWAY_UPSTREAM_TIMEOUT',
-      `${where(route, instance)} did not send headers within ${route.timeoutMs}ms`,
-      { cause: err, details },
-    );
-  }
-  if (code === 'UND_ERR_BODY_TIMEOUT') {
-    return gatewayError(
-      'SY_GATEWAY_UPSTREAM_TIMEOUT',
-      `${where(route, instance)} sent no body data for ${route.timeoutMs}ms`,
-      { cause: err, details },
-    );
-  }
-  const reason = reasonOf(err);
-  if (isConnectError(err)) {
-    return gatewayError('SY_GATEWAY_UPSTREAM_FAILED', `could not connect to ${where(route, instance)}: ${reason}`, {
+/** The response body failed midway (its pause timer, a reset): the client connection will be cut. */
+function bodyError(route: ResolvedRoute, response: HttpResponse, err: unknown): SwitchyardError {
+  const address = addressOf(response.instance);
+  const where = `upstream ${route.service} (${address})`;
+  const details = { service: route.service, route: route.name, instance: response.instance.id, address };
+  if ((err as { code?: unknown } | null)?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return gatewayError('SY_GATEWAY_UPSTREAM_TIMEOUT', `${where} sent no body data for ${route.timeoutMs}ms`, {
       cause: err,
       details,
     });
   }
-  const when = headersSent ? 'failed while sending the response body' : 'failed';
-  return gatewayError('SY_GATEWAY_UPSTREAM_FAILED', `${where(route, instance)} ${when}: ${reason}`, {
-    cause: err,
-    details,
-  });
+  return gatewayError(
+    'SY_GATEWAY_UPSTREAM_FAILED',
+    `${where} failed while sending the response body: ${describeError(err)}`,
+    {
+      cause: err,
+      details,
+    },
+  );
 }
 
-/** `err`'s message, with its code when the message does not already say it. */
-function reasonOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+/**
+ * Turns a client failure into the gateway's code, with a message naming the route's service
+ * and the instance, and the client's error as `cause`. Refusals that keep their own code
+ * (`SY_CANCELLED`, `SY_RESILIENCE_CIRCUIT_OPEN`, `SY_RESILIENCE_DEADLINE_EXCEEDED`) pass
+ * through; a refused retry stands for the failure behind it.
+ */
+export function toGatewayError(err: unknown, route: ResolvedRoute): unknown {
+  if (isSwitchyardError(err, 'SY_RESILIENCE_RETRY_BUDGET_EXHAUSTED') && err.cause !== undefined) {
+    return toGatewayError(err.cause, route);
+  }
+  if (!isSwitchyardError(err)) return err;
+  const service = JSON.stringify(route.service);
+  const details: Record<string, JsonValue> = { ...err.details, service: route.service, route: route.name };
+  const where = `upstream ${route.service} (${String(err.details.address)})`;
+  const reason = describeError(err.cause ?? err);
+  switch (err.code) {
+    case 'SY_CLIENT_NO_INSTANCE':
+      return gatewayError(
+        'SY_GATEWAY_NO_HEALTHY_INSTANCE',
+        `no healthy instance of service ${service} for route ${route.name}`,
+        {
+          cause: err,
+          details: { service: route.service, route: route.name },
+        },
+      );
+    case 'SY_CLIENT_DISCOVERY_FAILED':
+      return gatewayError(
+        'SY_GATEWAY_DISCOVERY_FAILED',
+        `looking up instances of service ${service} for route ${route.name} failed: ${reason}`,
+        { cause: err, details: { service: route.service, route: route.name } },
+      );
+    case 'SY_CLIENT_CONNECT_FAILED':
+      return gatewayError('SY_GATEWAY_UPSTREAM_FAILED', `could not connect to ${where}: ${reason}`, {
+        cause: err,
+        details,
+      });
+    case 'SY_CLIENT_UPSTREAM_FAILED':
+      return gatewayError('SY_GATEWAY_UPSTREAM_FAILED', `${where} failed: ${reason}`, { cause: err, details });
+    case 'SY_CLIENT_TIMEOUT':
+      return gatewayError(
+        'SY_GATEWAY_UPSTREAM_TIMEOUT',
+        `${where} did not send headers within ${String(err.details.timeoutMs)}ms`,
+        { cause: err, details },
+      );
+    case 'SY_CLIENT_CLOSED':
+      return gatewayError('SY_GATEWAY_SHUTTING_DOWN', 'the gateway closed before the request finished', { cause: err });
+    default:
+      return err;
+  }
+}
+
+function addressOf(instance: { address: string; port: number }): string {
+  return `${instance.address.includes(':') ? `[${instance.address}]` : instance.address}:${instance.port}`;
 }

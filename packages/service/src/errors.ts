@@ -10,6 +10,11 @@ export const serviceErrorCodes = {
     summary: 'The service could not register with the registry before the registration deadline.',
     retryable: true,
   },
+  SY_SERVICE_BAD_TIMEOUT_HEADER: {
+    summary:
+      'A request carried a malformed `switchyard-timeout-ms` header (not whole milliseconds, or repeated with different values); it was answered 400 without being handled.',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link serviceErrorCodes}. */

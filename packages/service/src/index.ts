@@ -18,6 +18,7 @@
  * @packageDocumentation
  */
 
+export { admitRequest, requestSignal } from './deadline.ts';
 export type { ServiceErrorCode } from './errors.ts';
 export { serviceError, serviceErrorCodes } from './errors.ts';
 export type { ResolvedServiceOptions } from './options.ts';

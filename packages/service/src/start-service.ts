@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exponentialBackoff, formatDuration } from '@switchyard/core';
 import { type ConsulClient, createConsulClient } from '@switchyard/discovery';
+import { admitRequest } from './deadline.ts';
 import { serviceError } from './errors.ts';
 import { type ResolvedServiceOptions, resolveServiceOptions } from './options.ts';
 import { drainServer } from './shutdown.ts';
@@ -23,7 +24,11 @@ export interface ServiceLogger {
 export interface StartServiceOptions {
   /** Service name in the registry (`orders`). */
   name: string;
-  /** Handles every request except `GET <healthPath>`. */
+  /**
+   * Handles every request except `GET <healthPath>`. A request whose `switchyard-timeout-ms`
+   * budget is spent is answered 504 (malformed: 400) without reaching it; `requestSignal(req)`
+   * gives the others' signal, carrying the caller's deadline.
+   */
   handler: RequestHandler;
   /** Instance id. @default env `SWITCHYARD_INSTANCE_ID`, else `<name>-<pid>` */
   id?: string;
@@ -110,6 +115,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ status: ok ? 'passing' : 'critical' }));
       return;
     }
+    if (!admitRequest(req, res)) return;
     handler(req, res);
   });
 
