@@ -28,7 +28,8 @@ if (!file) {
   console.error(`unknown benchmark "${name}"; available: ${available.join(', ') || 'none'}`);
   process.exit(2);
 }
-const child = spawn(process.execPath, [file, ...args], {
+// --expose-gc: benchmarks that report heap growth collect garbage before each reading.
+const child = spawn(process.execPath, ['--expose-gc', file, ...args], {
   stdio: 'inherit',
   env: {
     ...process.env,
