@@ -6,22 +6,12 @@ import { type BulkheadRejectedEvent, createBulkhead } from './bulkhead.ts';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 describe('createBulkhead', () => {
   it('runs up to maxConcurrent calls at once and refuses the next with SY_RESILIENCE_BULKHEAD_FULL', async () => {
     const bulkhead = createBulkhead({ maxConcurrent: 2 });
     const rejected: BulkheadRejectedEvent[] = [];
     bulkhead.onRejected((e) => rejected.push(e));
-    const works = [deferred<string>(), deferred<string>()];
+    const works = [Promise.withResolvers<string>(), Promise.withResolvers<string>()];
     const calls = works.map((w) => bulkhead.execute(() => w.promise));
     assert.deepEqual(bulkhead.stats, { active: 2, queued: 0 });
     let ran = false;
@@ -47,7 +37,7 @@ describe('createBulkhead', () => {
   it('queues up to maxQueue calls and runs them first in, first out', async () => {
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 3 });
     const order: number[] = [];
-    const gate = deferred<void>();
+    const gate = Promise.withResolvers<void>();
     const first = bulkhead.execute(async () => {
       order.push(0);
       await gate.promise;
@@ -79,7 +69,7 @@ describe('createBulkhead', () => {
 
   it('a queued call whose signal aborts leaves the queue with SY_CANCELLED and frees its place', async () => {
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 1 });
-    const gate = deferred<void>();
+    const gate = Promise.withResolvers<void>();
     const first = bulkhead.execute(() => gate.promise);
     const controller = new AbortController();
     let ran = false;
@@ -109,7 +99,7 @@ describe('createBulkhead', () => {
 
   it('removes the listener of a queued call once it runs', async () => {
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 1 });
-    const gate = deferred<void>();
+    const gate = Promise.withResolvers<void>();
     const first = bulkhead.execute(() => gate.promise);
     const controller = new AbortController();
     const second = bulkhead.execute(async () => 2, controller.signal);
@@ -125,7 +115,7 @@ describe('createBulkhead', () => {
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 2, queueTimeout: '500ms' }, { clock });
     const rejected: BulkheadRejectedEvent[] = [];
     bulkhead.onRejected((e) => rejected.push(e));
-    const gate = deferred<void>();
+    const gate = Promise.withResolvers<void>();
     const first = bulkhead.execute(() => gate.promise);
     const waiting = bulkhead.execute(async () => 'never');
     clock.advance(499);
@@ -150,7 +140,7 @@ describe('createBulkhead', () => {
 
   it('skips waiters that left and keeps FIFO order among the rest', async () => {
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 10 });
-    const gate = deferred<void>();
+    const gate = Promise.withResolvers<void>();
     const first = bulkhead.execute(() => gate.promise);
     const order: number[] = [];
     const controllers = [0, 1, 2, 3, 4].map(() => new AbortController());

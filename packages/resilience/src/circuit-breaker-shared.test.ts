@@ -11,16 +11,6 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 type Mode = 'ok' | 'reject' | 'hang' | 'throw';
 
 /** Wraps a store so a test can make it fail, hang or throw, and counts the calls. */
@@ -184,7 +174,7 @@ describe('shared circuit breaker', () => {
     await f.advance(5000);
     for (const b of f.breakers) assert.equal(b.state, 'half-open');
 
-    const probe = deferred<string>();
+    const probe = Promise.withResolvers<string>();
     const first = f.r(0).execute(() => probe.promise);
     await flush();
     // The fleet has one slot, held by r0: every other replica is refused.
@@ -363,7 +353,7 @@ describe('shared circuit breaker', () => {
     await f.advance(0);
     await fail(f.r(0));
     await f.advance(5000);
-    const probe = deferred<string>();
+    const probe = Promise.withResolvers<string>();
     const call = f.r(0).execute(() => probe.promise);
     await flush();
     f.control.mode = 'reject';

@@ -13,16 +13,6 @@ import {
 } from './circuit-breaker.ts';
 import type { PolicyContext } from './types.ts';
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 const boom = () => Promise.reject(new Error('boom'));
 const ok = () => Promise.resolve('ok');
 
@@ -260,8 +250,8 @@ describe('createCircuitBreaker: half-open', () => {
 
   it('admits at most K concurrent probes; the K+1th is refused at once', async () => {
     const { breaker } = await halfOpen({ halfOpen: { maxProbes: 2, successesToClose: 2 } });
-    const a = deferred<string>();
-    const b = deferred<string>();
+    const a = Promise.withResolvers<string>();
+    const b = Promise.withResolvers<string>();
     const p1 = breaker.execute(() => a.promise);
     const p2 = breaker.execute(() => b.promise);
     await assertOpen(breaker, 0);
@@ -289,7 +279,7 @@ describe('createCircuitBreaker: half-open', () => {
 
   it('any probe failure reopens, and the other probes no longer count', async () => {
     const { breaker, changes } = await halfOpen({ halfOpen: { maxProbes: 2, successesToClose: 1 } });
-    const slowProbe = deferred<string>();
+    const slowProbe = Promise.withResolvers<string>();
     const p1 = breaker.execute(() => slowProbe.promise);
     await fail(breaker);
     assert.equal(breaker.state, 'open');
@@ -562,7 +552,7 @@ describe('createCircuitBreaker: isolate and reset', () => {
 
   it('a call started before isolation does not count after release', async () => {
     const { breaker } = setup({ trip: { type: 'consecutive', failures: 1 } });
-    const slow = deferred<string>();
+    const slow = Promise.withResolvers<string>();
     const call = breaker.execute(() => slow.promise);
     breaker.isolate().dispose();
     slow.reject(new Error('late failure'));

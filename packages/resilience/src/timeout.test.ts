@@ -6,23 +6,13 @@ import { attachDeadline, deadlineOf } from './context.ts';
 import { createTimeout } from './timeout.ts';
 import type { PolicyContext } from './types.ts';
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 const never = () => new Promise<never>(() => {});
 
 describe('createTimeout', () => {
   it('passes the result through when the operation is in time, and leaves nothing behind', async () => {
     const clock = new ManualClock();
     const policy = createTimeout({ timeout: '1s' }, { clock });
-    const work = deferred<string>();
+    const work = Promise.withResolvers<string>();
     let inner: AbortSignal | undefined;
     const result = policy.execute(({ signal }) => {
       inner = signal;
@@ -64,7 +54,7 @@ describe('createTimeout', () => {
   it('rejects on time even when the operation ignores its signal', async () => {
     const clock = new ManualClock();
     const policy = createTimeout({ timeout: 100 }, { clock });
-    const late = deferred<string>();
+    const late = Promise.withResolvers<string>();
     const result = policy.execute(() => late.promise);
     clock.advance(100);
     await assert.rejects(result, { code: 'SY_RESILIENCE_TIMEOUT' });
@@ -239,7 +229,7 @@ describe('createTimeout', () => {
       const clock = new ManualClock();
       const policy = createTimeout({ timeout: 100 }, { clock });
       const outcomes: string[] = [];
-      const works = [0, 1, 2, 3].map(() => deferred<string>());
+      const works = [0, 1, 2, 3].map(() => Promise.withResolvers<string>());
       const calls = works.map((work, i) => {
         const call = policy
           .execute(() => work.promise)
