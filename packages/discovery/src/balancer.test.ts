@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ServiceInstance } from '@switchyard/core';
 import fc from 'fast-check';
-import { BalancerKind, createBalancer, randomBalancer, roundRobin } from './balancer.ts';
+import { BalancerKind, balancerKinds, createBalancer, randomBalancer, roundRobin } from './balancer.ts';
+import { createInstanceStats } from './instance-stats.ts';
 
 function instance(id: string, weight = 1): ServiceInstance {
   return { id, service: 'orders', address: '127.0.0.1', port: 8080, tags: [], meta: {}, status: 'passing', weight };
@@ -94,5 +95,26 @@ describe('createBalancer', () => {
     assert.deepEqual([rr.pick(list)?.id, rr.pick(list)?.id], ['a', 'b']);
     const picked = createBalancer(BalancerKind.Random).pick(list);
     assert.ok(picked !== undefined && list.includes(picked));
+  });
+
+  test('builds every kind, each picking from the list and nothing from an empty one', () => {
+    const list = [instance('a'), instance('b'), instance('c')];
+    for (const kind of balancerKinds) {
+      const balancer = createBalancer(kind, { random: () => 0.5 });
+      assert.equal(balancer.pick([]), undefined, kind);
+      const picked = balancer.pick(list, { key: 'user-1' });
+      assert.ok(picked !== undefined && list.includes(picked), kind);
+    }
+  });
+
+  test('hands the given stats store to every balancer, so feedback reaches one store', () => {
+    const stats = createInstanceStats();
+    for (const kind of balancerKinds) assert.equal(createBalancer(kind, { stats }).stats, stats, kind);
+  });
+
+  test('an unknown kind falls back to round robin (config validation rejects it before)', () => {
+    const list = [instance('a'), instance('b')];
+    const rr = createBalancer('nope' as BalancerKind);
+    assert.deepEqual([rr.pick(list)?.id, rr.pick(list)?.id], ['a', 'b']);
   });
 });

@@ -60,6 +60,16 @@ export const discoveryErrorCodes = {
       'No instance list for the service could be obtained before the initial timeout; `cause` holds the last registry error.',
     retryable: true,
   },
+  SY_DISCOVERY_STORE_FAILED: {
+    summary:
+      'The registry could not open, read or write its data file (`details.file`); the file may be damaged, not a SQLite database, locked or unwritable. Nothing is dropped or half-written.',
+    retryable: false,
+  },
+  SY_DISCOVERY_INVALID_FILTER: {
+    summary:
+      'A `filter` expression could not be parsed or names an unknown selector; the message gives the position (`line:column (offset)`).',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link discoveryErrorCodes}. */

@@ -8,7 +8,10 @@
  * - {@link createConsulClient}: a small client for a Consul agent or the embedded server.
  * - {@link createDiscoveryClient} with {@link registrySource} or {@link consulSource}: a cached,
  *   self-refreshing list of usable instances per service, cheap enough to read per request.
- * - {@link roundRobin}, {@link randomBalancer}: pick one instance of the list.
+ * - {@link createBalancer}: pick one instance of the list: round robin, random, smooth weighted
+ *   round robin, least request and peak-EWMA (power of two choices), ring hash for sticky keys.
+ * - {@link createInstanceStats}: per-instance in-flight counts, latency and failures, one store
+ *   shared by the balancers, {@link createOutlierDetector} (passive ejection) and breakers.
  *
  * @example
  * ```ts
@@ -33,8 +36,17 @@
  * @packageDocumentation
  */
 
-export type { Balancer } from './balancer.ts';
-export { BalancerKind, createBalancer, randomBalancer, roundRobin } from './balancer.ts';
+export type { CreateBalancerOptions } from './balancer.ts';
+export { BalancerKind, balancerKinds, createBalancer, randomBalancer, roundRobin } from './balancer.ts';
+export type { LeastRequestOptions } from './balancers/least-request.ts';
+export { leastRequest } from './balancers/least-request.ts';
+export type { PeakEwmaOptions } from './balancers/peak-ewma.ts';
+export { peakEwma } from './balancers/peak-ewma.ts';
+export type { RingHashOptions } from './balancers/ring-hash.ts';
+export { hash32, ringHash } from './balancers/ring-hash.ts';
+export type { Balancer, PickOptions } from './balancers/types.ts';
+export type { WeightedRoundRobinOptions } from './balancers/weighted-round-robin.ts';
+export { instanceWeight, weightedRoundRobin } from './balancers/weighted-round-robin.ts';
 export type { ConsulClient, HealthServiceQuery, HealthServiceResult } from './consul-client.ts';
 export { createConsulClient } from './consul-client.ts';
 export type { ConsulSourceOptions } from './consul-source.ts';
@@ -43,8 +55,18 @@ export type { DiscoveryClient, DiscoveryClientOptions, InstancesListener } from 
 export { createDiscoveryClient } from './discovery-client.ts';
 export type { DiscoveryErrorCode } from './errors.ts';
 export { discoveryError, discoveryErrorCodes } from './errors.ts';
+export type { Filter } from './filter.ts';
+export { compileFilter, FilterTarget } from './filter.ts';
 export type { CheckMonitor, CheckMonitorOptions } from './health-checker.ts';
 export { httpCheck, runCheck, startCheckMonitor, tcpCheck } from './health-checker.ts';
+export type {
+  InstanceStat,
+  InstanceStats,
+  InstanceStatsOptions,
+  RequestOutcome,
+  ResolvedInstanceStatsOptions,
+} from './instance-stats.ts';
+export { createInstanceStats, instanceStatsOptionsSchema, resolveInstanceStatsOptions } from './instance-stats.ts';
 export type { HealthEntryLike } from './instances.ts';
 export { toServiceInstances } from './instances.ts';
 export type {
@@ -59,16 +81,31 @@ export {
   resolveConsulClientOptions,
   resolveRegistryOptions,
 } from './options.ts';
+export type {
+  EjectionEvent,
+  OutlierDetectionOptions,
+  OutlierDetector,
+  ResolvedOutlierDetectionOptions,
+} from './outlier-ejection.ts';
+export {
+  createOutlierDetector,
+  outlierDetectionOptionsSchema,
+  resolveOutlierDetectionOptions,
+  withOutlierDetection,
+} from './outlier-ejection.ts';
 export type { CreateRegistryOptions, InstanceFilter, Registry } from './registry.ts';
 export { createRegistry } from './registry.ts';
 export type { RegistryServer, RegistryServerOptions } from './registry-server.ts';
 export { createRegistryServer } from './registry-server.ts';
 export { registrySource } from './registry-source.ts';
+export type { RegistrySnapshot, RegistryStore, StoredCheck, StoredService } from './registry-store.ts';
+export { createSqliteRegistryStore } from './sqlite-registry-store.ts';
 export type {
   AgentService,
   CatalogService,
   CheckDefinition,
   CheckProbe,
+  CheckRegistration,
   CheckResult,
   CheckRunner,
   ConsulNode,

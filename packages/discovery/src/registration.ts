@@ -312,6 +312,64 @@ function toCheckSpec(check: ParsedCheck, serviceId: string, serviceName: string,
   };
 }
 
+/** A validated standalone check (`PUT /v1/agent/check/register`). */
+export interface CheckRegistrationSpec {
+  /** The service the check belongs to; `undefined` for a node-level check. */
+  readonly serviceId: string | undefined;
+  readonly check: CheckSpec;
+}
+
+/**
+ * Validates a standalone check registration as Consul's agent takes it: `Name` is required, `ID`
+ * (or `CheckID`) defaults to the name, `ServiceID` ties the check to an instance, and the probe
+ * fields are those of a service's `Check`. `serviceName` labels the default check name only.
+ *
+ * @throws SwitchyardError `SY_DISCOVERY_INVALID_REGISTRATION` naming each bad field
+ * @example
+ * ```ts
+ * const { check } = parseCheckRegistration({ Name: 'disk', TTL: '30s' });
+ * check.checkId; // 'disk'
+ * ```
+ */
+export function parseCheckRegistration(input: unknown): CheckRegistrationSpec {
+  if (!isPlainObject(input)) {
+    throw invalidCheck([{ path: '(root)', message: 'expected a JSON object' }]);
+  }
+  const canonical = canonicalKeys(input, [...checkKeys, 'ID', 'ServiceID']) as Record<string, unknown>;
+  const issues: ConfigIssue[] = [];
+  const name = canonical.Name;
+  if (typeof name !== 'string' || name === '') issues.push({ path: 'Name', message: 'Missing check name' });
+  const id = canonical.ID ?? canonical.CheckID;
+  if (id !== undefined && (typeof id !== 'string' || id === '')) {
+    issues.push({ path: 'ID', message: `expected a non-empty string, got ${describeValue(id)}` });
+  }
+  const serviceId = canonical.ServiceID;
+  if (serviceId !== undefined && typeof serviceId !== 'string') {
+    issues.push({ path: 'ServiceID', message: `expected string, got ${describeValue(serviceId)}` });
+  }
+  const { ID: _id, ServiceID: _serviceId, ...rest } = canonical;
+  const result = checkSchema.safeParse(rest, { reportInput: true });
+  if (!result.success) issues.push(...result.error.issues.map(describeIssue));
+  if (issues.length > 0 || !result.success) throw invalidCheck(issues);
+  const checkId = (id as string | undefined) ?? (name as string);
+  const check = toCheckSpec({ ...result.data, CheckID: checkId }, '', '', 1, 1);
+  return { serviceId: serviceId === '' ? undefined : (serviceId as string | undefined), check };
+}
+
+/**
+ * The Consul-form definition that {@link parseRegistration} or {@link parseCheckRegistration} turns
+ * back into `check`, so stored checks are re-validated by the same rules when they are loaded.
+ */
+export function checkToDefinition(check: CheckSpec): Record<string, unknown> {
+  return {
+    CheckID: check.checkId,
+    Name: check.name,
+    Notes: check.notes,
+    ...(check.status === undefined ? {} : { Status: check.status }),
+    ...check.definition,
+  };
+}
+
 /** Sub-millisecond Go durations round up to 1 ms so a timer is never armed for 0. */
 function roundMs(ms: number): number {
   return Math.max(1, Math.round(ms));
@@ -327,6 +385,13 @@ export function splitHostPort(target: string): { host: string; port: number } | 
   const port = Number(match[3]);
   if (port < 1 || port > 65_535) return undefined;
   return { host: (match[1] ?? match[2]) as string, port };
+}
+
+function invalidCheck(issues: readonly ConfigIssue[]): Error {
+  const text = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+  return discoveryError('SY_DISCOVERY_INVALID_REGISTRATION', `Invalid check registration: ${text}`, {
+    details: { issues: issues.map((issue) => ({ path: issue.path, message: issue.message })) },
+  });
 }
 
 function invalidRegistration(issues: readonly ConfigIssue[]): Error {

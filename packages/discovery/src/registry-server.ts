@@ -8,9 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HealthStatus, isSwitchyardError, parseGoDuration } from '@switchyard/core';
 import { discoveryError } from './errors.ts';
+import { compileFilter, type Filter, FilterTarget } from './filter.ts';
 import { type RegistryOptions, resolveRegistryOptions } from './options.ts';
 import type { Registry } from './registry.ts';
-import type { CatalogService, HealthCheck, HealthServiceEntry } from './types.ts';
+import type { CatalogService, CheckRegistration, HealthCheck, HealthServiceEntry } from './types.ts';
 
 /** Options for {@link createRegistryServer}: the registry to serve plus its host and port. */
 export interface RegistryServerOptions extends RegistryOptions {
@@ -31,6 +32,9 @@ export interface RegistryServer extends AsyncDisposable {
   /** Stops listening, answers pending blocking queries at once and closes connections; idempotent. */
   close(): Promise<void>;
 }
+
+/** Abort reason for a client that went away; shared, since nobody reads it but the waiting code. */
+const clientGone = Object.freeze(new Error('the client closed the connection'));
 
 /** Consul's default and maximum blocking wait. */
 const defaultWaitMs = 5 * 60_000;
@@ -70,12 +74,15 @@ class BadRequest extends Error {
  *
  * - `PUT /v1/agent/service/register`, `PUT /v1/agent/service/deregister/:id`,
  *   `GET /v1/agent/services`, `GET /v1/agent/service/:id`, `GET /v1/agent/checks`,
+ *   `PUT /v1/agent/check/register`, `PUT /v1/agent/check/deregister/:id`,
  *   `PUT /v1/agent/check/{pass,warn,fail}/:id?note=`, `PUT /v1/agent/check/update/:id`
- * - `GET /v1/catalog/services`, `GET /v1/catalog/service/:name?tag=`
- * - `GET /v1/health/service/:name?passing&tag=`
+ * - `GET /v1/catalog/services`, `GET /v1/catalog/service/:name?tag=&filter=`
+ * - `GET /v1/health/service/:name?passing&tag=&filter=`, `GET /v1/health/checks/:name`,
+ *   `GET /v1/health/state/:state` (`passing`, `warning`, `critical`, `any`)
  * - `GET /v1/status/leader`, `GET /v1/status/peers`
  *
- * Every GET is a blocking query: with `?index=N` it waits until the data's index passes N or
+ * List endpoints take `?filter=` in Consul's filter language (see {@link compileFilter}); a
+ * malformed expression is answered 400 with its position. Every GET is a blocking query: with `?index=N` it waits until the data's index passes N or
  * `wait` (default 5m, at most 10m, plus up to wait/16 of jitter) runs out.
  *
  * @throws SwitchyardError `SY_CONFIG_INVALID` for a bad host or port, `SY_DISCOVERY_LISTEN_FAILED`
@@ -144,7 +151,35 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
       // A client that went away needs no answer; a closing server still answers with current data.
       if (ctx.res.destroyed) return;
     }
-    sendJson(ctx, 200, render(), Math.max(1, indexOf()));
+    sendJson(ctx, 200, renderShared(ctx.url, render), Math.max(1, indexOf()));
+  }
+
+  /**
+   * One change wakes every watcher of a service in the same turn of the event loop; they ask the
+   * same question, so the JSON is built once and shared. Entries are keyed by the registry index
+   * and the query (less `index` and `wait`) and live only until the turn ends, so an answer is
+   * never older than the registry state of the turn it was built in.
+   */
+  const rendered = new Map<string, string>();
+  let clearScheduled = false;
+  function renderShared(url: URL, render: () => unknown): string {
+    let key = `${registry.index} ${url.pathname}`;
+    for (const [name, value] of url.searchParams) {
+      if (name !== 'index' && name !== 'wait') key += `&${name}=${value}`;
+    }
+    let text = rendered.get(key);
+    if (text === undefined) {
+      text = JSON.stringify(render(), null, url.searchParams.has('pretty') ? 4 : undefined);
+      rendered.set(key, text);
+      if (!clearScheduled) {
+        clearScheduled = true;
+        setImmediate(() => {
+          clearScheduled = false;
+          rendered.clear();
+        });
+      }
+    }
+    return text;
   }
 
   function checkDatacenter(url: URL): void {
@@ -152,6 +187,22 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
     if (dc !== null && dc !== '' && dc !== registry.node.Datacenter) {
       throw new BadRequest('No path to datacenter', 500);
     }
+  }
+
+  /** Compiles `?filter=` before any waiting, so a bad expression is answered 400 at once. */
+  function filterOf(url: URL, target: FilterTarget): Filter | undefined {
+    const expression = url.searchParams.get('filter');
+    if (expression === null || expression === '') return undefined;
+    try {
+      return compileFilter(expression, target);
+    } catch (err) {
+      if (isSwitchyardError(err, 'SY_DISCOVERY_INVALID_FILTER')) throw new BadRequest(err.message);
+      throw err;
+    }
+  }
+
+  function applyFilter<T>(list: readonly T[], filter: Filter | undefined): T[] {
+    return filter === undefined ? [...list] : list.filter((entry) => filter.matches(entry));
   }
 
   function tagsOf(url: URL): string[] {
@@ -223,18 +274,21 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
     {
       pattern: /^\/v1\/agent\/services$/,
       methods: {
-        GET: (ctx) =>
-          read(
+        GET: (ctx) => {
+          const filter = filterOf(ctx.url, FilterTarget.AgentService);
+          return read(
             ctx,
             () => registry.index,
             () => {
               const out: Record<string, unknown> = {};
               for (const service of registry.services()) {
-                out[service.ID] = { ...service, Datacenter: registry.node.Datacenter };
+                const entry = { ...service, Datacenter: registry.node.Datacenter };
+                if (filter === undefined || filter.matches(entry)) out[service.ID] = entry;
               }
               return out;
             },
-          ),
+          );
+        },
       },
     },
     {
@@ -258,12 +312,43 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
     {
       pattern: /^\/v1\/agent\/checks$/,
       methods: {
-        GET: (ctx) =>
-          read(
+        GET: (ctx) => {
+          const filter = filterOf(ctx.url, FilterTarget.HealthCheck);
+          return read(
             ctx,
             () => registry.index,
-            () => Object.fromEntries(registry.checks().map((check) => [check.CheckID, check])),
-          ),
+            () => Object.fromEntries(applyFilter(registry.checks(), filter).map((check) => [check.CheckID, check])),
+          );
+        },
+      },
+    },
+    {
+      pattern: /^\/v1\/agent\/check\/register$/,
+      methods: {
+        PUT: async (ctx) => {
+          const body = await readJson(ctx.req, maxBodyBytes);
+          try {
+            registry.registerCheck(body as CheckRegistration);
+          } catch (err) {
+            if (isSwitchyardError(err, 'SY_DISCOVERY_INVALID_REGISTRATION')) throw new BadRequest(err.message);
+            throw err;
+          }
+          sendEmpty(ctx.res);
+        },
+      },
+    },
+    {
+      pattern: /^\/v1\/agent\/check\/deregister\/(.+)$/,
+      methods: {
+        PUT: (ctx) => {
+          if (!registry.deregisterCheck(ctx.param)) {
+            throw new BadRequest(
+              `Unknown check ID ${JSON.stringify(ctx.param)}. Ensure that the check ID is passed, not the check name.`,
+              404,
+            );
+          }
+          sendEmpty(ctx.res);
+        },
       },
     },
     {
@@ -311,10 +396,15 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
           checkDatacenter(ctx.url);
           if (ctx.param === '') throw new BadRequest('Missing service name');
           const tags = tagsOf(ctx.url);
+          const filter = filterOf(ctx.url, FilterTarget.CatalogService);
           return read(
             ctx,
             () => registry.serviceIndex(ctx.param),
-            () => registry.instances(ctx.param, { tags }).map((entry) => toCatalogService(entry.Service)),
+            () =>
+              applyFilter(
+                registry.instances(ctx.param, { tags }).map((entry) => toCatalogService(entry.Service)),
+                filter,
+              ),
           );
         },
       },
@@ -327,15 +417,63 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
           if (ctx.param === '') throw new BadRequest('Missing service name');
           const passing = parsePassing(ctx.url);
           const tags = tagsOf(ctx.url);
+          const filter = filterOf(ctx.url, FilterTarget.HealthService);
           return read(
             ctx,
             () => registry.serviceIndex(ctx.param),
             (): HealthServiceEntry[] =>
-              registry.instances(ctx.param, { passing, tags }).map((entry) => ({
-                Node: registry.node,
-                Service: entry.Service,
-                Checks: [serfHealth, ...entry.Checks],
-              })),
+              applyFilter(
+                registry.instances(ctx.param, { passing, tags }).map((entry) => ({
+                  Node: registry.node,
+                  Service: entry.Service,
+                  Checks: [serfHealth, ...entry.Checks],
+                })),
+                filter,
+              ),
+          );
+        },
+      },
+    },
+    {
+      pattern: /^\/v1\/health\/checks\/(.*)$/,
+      methods: {
+        GET: (ctx) => {
+          checkDatacenter(ctx.url);
+          if (ctx.param === '') throw new BadRequest('Missing service name');
+          const filter = filterOf(ctx.url, FilterTarget.HealthCheck);
+          return read(
+            ctx,
+            () => registry.serviceIndex(ctx.param),
+            () => applyFilter(registry.serviceChecks(ctx.param), filter),
+          );
+        },
+      },
+    },
+    {
+      pattern: /^\/v1\/health\/state\/(.*)$/,
+      methods: {
+        GET: (ctx) => {
+          checkDatacenter(ctx.url);
+          const state = ctx.param;
+          if (
+            state !== 'any' &&
+            state !== HealthStatus.Passing &&
+            state !== HealthStatus.Warning &&
+            state !== HealthStatus.Critical
+          ) {
+            throw new BadRequest(
+              `Invalid check state ${JSON.stringify(state)}: expected passing, warning, critical or any`,
+            );
+          }
+          const filter = filterOf(ctx.url, FilterTarget.HealthCheck);
+          return read(
+            ctx,
+            () => registry.index,
+            () =>
+              applyFilter(
+                [serfHealth, ...registry.checks()].filter((check) => state === 'any' || check.Status === state),
+                filter,
+              ),
           );
         },
       },
@@ -368,10 +506,13 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     inFlight.add(res);
-    const requestAbort = new AbortController();
+    // Signals are made only for requests that block: a fan-out wakes hundreds of watchers at once,
+    // and an abort() per finished response (a DOMException each) showed up in its profile.
+    let requestAbort: AbortController | undefined;
+    let signal: AbortSignal | undefined;
     res.once('close', () => {
       inFlight.delete(res);
-      requestAbort.abort();
+      if (!res.writableFinished) requestAbort?.abort(clientGone);
     });
     try {
       const url = new URL(req.url ?? '/', 'http://registry.invalid');
@@ -396,7 +537,14 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
         res,
         url,
         param,
-        signal: AbortSignal.any([closing.signal, requestAbort.signal]),
+        get signal() {
+          if (signal === undefined) {
+            requestAbort = new AbortController();
+            if (res.destroyed) requestAbort.abort(clientGone);
+            signal = AbortSignal.any([closing.signal, requestAbort.signal]);
+          }
+          return signal;
+        },
       });
     } catch (err) {
       if (res.headersSent || res.destroyed) {
@@ -489,9 +637,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function sendJson(ctx: RequestContext, status: number, body: unknown, index: number): void {
-  const pretty = ctx.url.searchParams.has('pretty');
-  const text = JSON.stringify(body, null, pretty ? 4 : undefined);
+function sendJson(ctx: RequestContext, status: number, text: string, index: number): void {
   ctx.res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),

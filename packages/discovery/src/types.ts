@@ -55,6 +55,20 @@ export interface CheckDefinition {
   readonly DeregisterCriticalServiceAfter?: string;
 }
 
+/**
+ * A standalone check, as `PUT /v1/agent/check/register` takes it: a {@link CheckDefinition} with a
+ * required `Name`, an `ID` (default: the name) and optionally the `ServiceID` it belongs to. Without
+ * `ServiceID` it is a node-level check, which counts towards the health of every instance, as in Consul.
+ */
+export interface CheckRegistration extends Omit<CheckDefinition, 'CheckID' | 'Name'> {
+  /** The check's name. Required. */
+  readonly Name: string;
+  /** @default Name */
+  readonly ID?: string;
+  /** The instance the check belongs to; it must be registered. */
+  readonly ServiceID?: string;
+}
+
 /** A service instance registration, as `PUT /v1/agent/service/register` takes it. */
 export interface ServiceRegistration {
   /** Service name shared by all instances (`orders`). Required. */
