@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { formatDuration } from '@switchyard/core';
 import {
   createDiscoveryClient,
@@ -60,7 +60,10 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
   };
 
   try {
-    const registry: Registry = createRegistry();
+    const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(baseDir, config.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    // Registrations persist in the data directory, so a restarted supervisor keeps them.
+    const registry: Registry = createRegistry({ dataFile: join(dataDir, 'registry.db') });
     cleanups.push(async () => registry.close());
     const registryServer: RegistryServer = await createRegistryServer({
       registry,
@@ -73,9 +76,6 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
     cleanups.push(async () => discovery.close());
     const gateway: Gateway = await createGateway({ options: config.gateway, discovery });
     cleanups.push(() => gateway.close());
-
-    const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(baseDir, config.dataDir);
-    mkdirSync(dataDir, { recursive: true });
 
     const specs = Object.entries(config.services).flatMap(([service, svc]) =>
       Array.from({ length: svc.replicas }, (_, i) => {

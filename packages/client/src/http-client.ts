@@ -447,6 +447,12 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
     const caller = call.signal;
     const onAbort = () => attempt.abort(cancelledError(caller as AbortSignal, `request to ${call.service}`));
     caller?.addEventListener('abort', onAbort);
+    // Feedback for load-aware balancers and outlier ejection: in flight from here, ended with
+    // the time to the response headers or the failure (the caller's own abort or deadline says
+    // nothing about the instance and only ends the in-flight count).
+    const stats = call.balancer.stats;
+    const sentAt = clock.now();
+    stats?.begin(instance);
     let data: Dispatcher.ResponseData;
     try {
       data = await dispatcher.request({
@@ -465,13 +471,22 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       });
     } catch (err) {
       caller?.removeEventListener('abort', onAbort);
-      if (attempt.signal.aborted) throw attempt.signal.reason;
-      throw upstreamError(call, instance, err, waitMs, capped);
+      const failure = attempt.signal.aborted
+        ? attempt.signal.reason
+        : upstreamError(call, instance, err, waitMs, capped);
+      if (stats !== undefined) {
+        const cancelled =
+          (failure as { code?: unknown } | null)?.code === 'SY_CANCELLED' ||
+          (failure as { details?: { deadline?: unknown } } | null)?.details?.deadline === true;
+        stats.end(instance, { error: failure, latencyMs: clock.now() - sentAt, cancelled });
+      }
+      throw failure;
     } finally {
       settled = true;
       cancelTimer?.();
       stream?.off('end', arm);
     }
+    stats?.end(instance, { statusCode: data.statusCode, latencyMs: clock.now() - sentAt });
     if (caller !== undefined) data.body.once('close', () => caller.removeEventListener('abort', onAbort));
     const response: HttpResponse = {
       statusCode: data.statusCode,

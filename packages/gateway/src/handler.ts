@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createDefaultDispatcher, createHttpClient } from '@switchyard/client';
 import { coreError, isSwitchyardError, type SwitchyardError } from '@switchyard/core';
-import { type Balancer, createBalancer } from '@switchyard/discovery';
+import { type Balancer, createBalancer, createInstanceStats, createOutlierDetector } from '@switchyard/discovery';
 import { attachDeadline, parseTimeoutHeader, resilienceError, TIMEOUT_HEADER } from '@switchyard/resilience';
 import { errorBody, gatewayError, httpStatusOf, retryAfterOf } from './errors.ts';
 import { createProxyTrust, normalizeAddress, requestIdFor } from './headers.ts';
@@ -76,8 +76,13 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   const logger = input.logger ?? silentLogger;
   const router = createRouter(options.routes);
   const isTrusted = createProxyTrust(options.trustedProxies);
+  // One statistics store for the whole gateway: every route's balancer, the outlier detector
+  // and the client's per-attempt feedback share it, so an instance failing on one route is
+  // ejected for all of them.
+  const stats = createInstanceStats();
+  const outliers = createOutlierDetector({}, { stats });
   const balancers = new Map<ResolvedRoute, Balancer>(
-    options.routes.map((route) => [route, createBalancer(route.balancer)]),
+    options.routes.map((route) => [route, createBalancer(route.balancer, { stats, outliers })]),
   );
   // The gateway owns the dispatcher (the client leaves a given one open), so that shutdown can
   // destroy it when in-flight requests outlast `shutdownTimeout`.

@@ -64,7 +64,7 @@ describe('resolveGatewayOptions rejects bad input, every issue by path', () => {
       'gateway.routes[1].match: "exact" contradicts the trailing "*" of "/b/*", which matches the rest of the path; use "prefix" or drop the "*"',
       'gateway.routes[2].methods[0]: expected an uppercase HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS), got "get" (did you mean "GET"?)',
       'gateway.routes[3].methods: must list at least one method (leave it out to allow any)',
-      'gateway.routes[4].balancer: Invalid option: expected one of "round_robin"|"random"',
+      'gateway.routes[4].balancer: Invalid option: expected one of "round_robin"|"random"|"weighted_round_robin"|"least_request"|"peak_ewma"|"ring_hash"',
       'gateway.routes[5].service: must be a non-empty service name',
       'gateway.routes[6].methods[1]: GET is listed twice',
     ]);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { resolveOptions, zDuration, zPort } from '@switchyard/core';
-import { BalancerKind } from '@switchyard/discovery';
+import { BalancerKind, balancerKinds } from '@switchyard/discovery';
 import * as z from 'zod';
 import { parseRoutePattern, patternShape } from './pattern.ts';
 
@@ -71,7 +71,7 @@ export const routeOptionsSchema = z
     service: z.string().min(1, 'must be a non-empty service name'),
     stripPrefix: z.boolean().default(true),
     timeout: zDuration().optional(),
-    balancer: z.enum([BalancerKind.RoundRobin, BalancerKind.Random]).default(BalancerKind.RoundRobin),
+    balancer: z.enum(balancerKinds).default(BalancerKind.RoundRobin),
   })
   .superRefine((route, ctx) => {
     const parsed = parseRoutePattern(route.path);
