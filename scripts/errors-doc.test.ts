@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { etcdErrorCodes } from '@switchyard/adapter-etcd';
 import { redisErrorCodes } from '@switchyard/adapter-redis';
 import { cliErrorCodes } from '@switchyard/cli';
 import { clientErrorCodes } from '@switchyard/client';
@@ -19,6 +20,7 @@ const tables = {
   service: serviceErrorCodes,
   cli: cliErrorCodes,
   redis: redisErrorCodes,
+  etcd: etcdErrorCodes,
 };
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
@@ -53,6 +55,7 @@ it('codes follow SY_<AREA>_<WHAT> and each package uses its own area', () => {
     service: ['SERVICE'],
     cli: ['CLI'],
     redis: ['REDIS'],
+    etcd: ['ETCD'],
   };
   for (const [pkg, table] of Object.entries(tables)) {
     for (const code of Object.keys(table)) {
