@@ -11,6 +11,11 @@ const root = new URL('../', import.meta.url);
 const examples = [
   { readme: 'packages/core/README.md', file: 'packages/core/examples/config.ts', prints: /did you mean "timeout"/ },
   {
+    readme: 'packages/discovery/README.md',
+    file: 'packages/discovery/examples/watch.ts',
+    prints: /^true\ncarts-1, carts-2\ncarts-1, carts-2, carts-3\n\{ fresh: true/,
+  },
+  {
     readme: 'packages/resilience/README.md',
     file: 'packages/resilience/examples/timeout.ts',
     prints: /gave up: operation timed out after 200ms/,

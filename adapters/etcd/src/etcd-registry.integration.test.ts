@@ -36,6 +36,15 @@ function registry(options: Parameters<typeof createEtcdRegistry>[0]): EtcdRegist
   return created;
 }
 
+/** Also records `resynced` calls with the number of lists seen before each. */
+class ResyncRecordingWatcher extends RecordingWatcher {
+  readonly resyncs: { reason: string; listsBefore: number }[] = [];
+
+  resynced(reason: string): void {
+    this.resyncs.push({ reason, listsBefore: this.lists.length });
+  }
+}
+
 /** Writes an instance record directly, with no lease, as another process would. */
 async function putRecord(prefix: string, service: string, id: string, port = 8080): Promise<void> {
   const record = {
@@ -290,7 +299,7 @@ describe('EtcdRegistry against a real etcd', () => {
     after(() => proxy.close());
     const etcd = registry({ endpoints: [proxy.url], prefix, callTimeout: '2s', dialTimeout: '1s' });
     await putRecord(prefix, 'ship', 'ship-a');
-    const watcher = new RecordingWatcher();
+    const watcher = new ResyncRecordingWatcher();
     using _watch = etcd.watch('ship', watcher);
     await watcher.untilIds(['ship-a']);
 
@@ -306,6 +315,11 @@ describe('EtcdRegistry against a real etcd', () => {
     await watcher.until(() => codes(watcher.errors).includes('SY_ETCD_COMPACTED'), 'the resync to be reported', 20_000);
     await watcher.untilIds(['ship-b']);
     assert.equal(watcher.lists.at(-1)?.[0]?.port, 8081);
+    // `resynced` came once, just before the re-listed set, with the compaction's message.
+    assert.equal(watcher.resyncs.length, 1);
+    assert.match(watcher.resyncs[0]?.reason ?? '', /was compacted while the watch was away/);
+    const relisted = watcher.lists.findIndex((list) => list.some((i) => i.id === 'ship-b'));
+    assert.equal(watcher.resyncs[0]?.listsBefore, relisted);
     await putRecord(prefix, 'ship', 'ship-c');
     await watcher.untilIds(['ship-b', 'ship-c']);
   });

@@ -64,7 +64,8 @@ export interface EtcdRegistry extends DiscoverySource, AsyncDisposable {
    * Follows `service`: the first list comes as soon as etcd answers, then a new full list after
    * every change. While etcd is unreachable `watcher.error` gets `SY_ETCD_UNAVAILABLE` (retried
    * with backoff, resuming from the last revision seen); `SY_ETCD_COMPACTED` when that revision
-   * is gone and the service was re-listed; `SY_ETCD_INVALID_VALUE` for a key that was skipped.
+   * is gone and the service is re-listed, then `watcher.resynced` with the same message just
+   * before the re-listed set; `SY_ETCD_INVALID_VALUE` for a key that was skipped.
    */
   watch(service: string, watcher: DiscoveryWatcher): Subscription;
   /**
@@ -334,6 +335,8 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegis
     let failures = 0;
     /** Re-lists in a row without a change seen in between; only a repeat waits. */
     let resyncs = 0;
+    /** Why the next listing starts over, reported through `watcher.resynced` just before it. */
+    let resyncReason: string | undefined;
 
     const push = () => {
       if (instances === undefined || signal.aborted) return;
@@ -393,6 +396,10 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegis
           for (const kv of res.kvs) apply(listed, kv);
           instances = listed;
           revision = Number(res.header.revision);
+          if (resyncReason !== undefined && watcher.resynced !== undefined && !signal.aborted) {
+            callSafely(watcher.resynced.bind(watcher), resyncReason);
+          }
+          resyncReason = undefined;
           push();
         }
         await stream(revision + 1);
@@ -407,6 +414,7 @@ export function createEtcdRegistry(options: EtcdRegistryOptions = {}): EtcdRegis
             { cause: err, details: { prefix: range, revision: revision + 1 } },
           );
           callSafely(watcher.error.bind(watcher), resync);
+          resyncReason = resync.message;
           // The first re-list goes at once; only a repeat (compaction racing the re-list) waits.
           if (resyncs > 1) await sleep(delay(resyncs), signal);
           continue;

@@ -1,6 +1,7 @@
 import { type BackoffOptions, type Clock, exponentialBackoff, parseDuration, systemClock } from '@switchyard/core';
 import { type ConsulClient, createConsulClient } from './consul-client.ts';
 import { toServiceInstances } from './instances.ts';
+import { describeError } from './internal/describe-error.ts';
 import { subscription } from './internal/subscription.ts';
 import type { DiscoverySource, DiscoveryWatcher } from './types.ts';
 
@@ -34,7 +35,8 @@ const noIndexPollMs = 1000;
  * with one blocking query per service (`GET /v1/health/service/:name?index=N&wait=...`). On errors
  * it retries with capped exponential backoff and full jitter, restarting from index 0 so a restarted
  * registry (whose index starts again at 1) is read at once; meanwhile the discovery client keeps
- * serving the last good list.
+ * serving the last good list. Each start-over (an index that went backwards, or the re-list after
+ * an error) is reported through the watcher's `resynced` just before the list it brings.
  *
  * @throws SwitchyardError `SY_CONFIG_INVALID` for a bad `url`, `fetchTimeout` or `wait`
  * @example
@@ -75,6 +77,8 @@ export function consulSource(options: ConsulSourceOptions): DiscoverySource {
     const delay = exponentialBackoff(backoffOptions);
     let index = 0;
     let failures = 0;
+    /** Why the next list is a fresh start rather than a continuation, reported just before it. */
+    let resync: string | undefined;
     while (!signal.aborted) {
       try {
         const result = await client.healthService(service, { index, wait: waitMs, signal });
@@ -82,14 +86,21 @@ export function consulSource(options: ConsulSourceOptions): DiscoverySource {
         if (signal.aborted) return;
         const unchanged = index > 0 && result.index === index;
         // An index that goes backwards means the registry was reset: start over (Consul's rule).
+        if (result.index < index) resync = `consul index went backwards (${index} -> ${result.index})`;
         index = result.index < index ? 0 : result.index;
-        if (!unchanged) watcher.next(toServiceInstances(result.entries));
+        if (!unchanged) {
+          if (resync !== undefined) watcher.resynced?.(resync);
+          resync = undefined;
+          watcher.next(toServiceInstances(result.entries));
+        }
         if (result.index === 0) await sleep(noIndexPollMs, signal);
         else if (unchanged) await sleep(unchangedPauseMs, signal);
       } catch (err) {
         if (signal.aborted) return;
         watcher.error(err);
         failures += 1;
+        // Only a watch that had an index loses its place; one that never listed just lists.
+        if (index > 0) resync = `consul query failed, listing again from index 0 (${describeError(err)})`;
         index = 0;
         await sleep(delay(failures), signal);
       }

@@ -6,6 +6,7 @@ import { createDiscoveryClient } from './discovery-client.ts';
 import { nextEvent } from './internal/test-helpers.ts';
 import { createRegistry } from './registry.ts';
 import { createRegistryServer } from './registry-server.ts';
+import type { DiscoveryEvent } from './watch-stream.ts';
 
 test('the discovery client over consulSource follows changes, survives an outage and recovers', async (t) => {
   const registry = createRegistry();
@@ -38,6 +39,30 @@ test('the discovery client over consulSource follows changes, survives an outage
       what,
     );
 
+  // A stream recording every event, to check staleness is reported across the outage below.
+  const events: DiscoveryEvent[] = [];
+  let onEvent: (() => void) | undefined;
+  const stream = discovery.watch('orders');
+  const reading = (async () => {
+    for await (const event of stream) {
+      events.push(event);
+      onEvent?.();
+    }
+  })();
+  const untilEvent = async (type: DiscoveryEvent['type']) => {
+    if (events.some((e) => e.type === type)) return;
+    await nextEvent<void>(
+      (listener) => {
+        onEvent = () => listener();
+        return () => {
+          onEvent = undefined;
+        };
+      },
+      () => events.some((e) => e.type === type),
+      `a ${type} event`,
+    );
+  };
+
   const first = await discovery.instances('orders');
   assert.deepEqual(ids(first), ['orders-1']);
   assert.equal(first[0]?.weight, 1);
@@ -63,10 +88,23 @@ test('the discovery client over consulSource follows changes, survives an outage
   // The registry server goes away: the last good list is still served.
   await server.close();
   assert.deepEqual(ids(await discovery.instances('orders')), ['orders-2']);
+  await untilEvent('stale');
+  assert.equal(discovery.status('orders')?.fresh, false);
+  assert.deepEqual(ids(await discovery.instances('orders')), ['orders-2'], 'still served while stale');
 
   // It comes back on the same port: the watch reconnects and catches up.
   const recovered = changes((list) => list.length === 2, 'the list after the registry returns');
   registry.updateTtl('service:orders-1', 'passing');
   server = await createRegistryServer({ registry, port });
   assert.deepEqual(ids(await recovered), ['orders-1', 'orders-2']);
+  await untilEvent('fresh');
+  assert.equal(discovery.status('orders')?.fresh, true);
+  const types = events.map((e) => e.type);
+  const stale = types.indexOf('stale');
+  assert.ok(
+    stale > 0 && types.indexOf('resynced', stale) > stale && types.indexOf('fresh', stale) > stale,
+    `stale, then resynced and fresh after the outage: ${types.join(',')}`,
+  );
+  await stream.return();
+  await reading;
 });

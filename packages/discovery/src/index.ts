@@ -7,7 +7,9 @@
  *   client and other Consul tools work against it.
  * - {@link createConsulClient}: a small client for a Consul agent or the embedded server.
  * - {@link createDiscoveryClient} with {@link registrySource} or {@link consulSource}: a cached,
- *   self-refreshing list of usable instances per service, cheap enough to read per request.
+ *   self-refreshing list of usable instances per service, cheap enough to read per request;
+ *   `pick()` from memory, `watch()` as an async iterator of per-service changes, `status()` for
+ *   staleness (the last good list is served while the registry is unreachable).
  * - {@link createBalancer}: pick one instance of the list: round robin, random, smooth weighted
  *   round robin, least request and peak-EWMA (power of two choices), ring hash for sticky keys.
  * - {@link createInstanceStats}: per-instance in-flight counts, latency and failures, one store
@@ -51,7 +53,15 @@ export type { ConsulClient, HealthServiceQuery, HealthServiceResult } from './co
 export { createConsulClient } from './consul-client.ts';
 export type { ConsulSourceOptions } from './consul-source.ts';
 export { consulSource } from './consul-source.ts';
-export type { DiscoveryClient, DiscoveryClientOptions, InstancesListener } from './discovery-client.ts';
+export type {
+  DiscoveryClient,
+  DiscoveryClientOptions,
+  DiscoveryStatus,
+  InstancesListener,
+  InstancesOptions,
+  PickInstanceOptions,
+  WatchOptions,
+} from './discovery-client.ts';
 export { createDiscoveryClient } from './discovery-client.ts';
 export type { DiscoveryErrorCode } from './errors.ts';
 export { discoveryError, discoveryErrorCodes } from './errors.ts';
@@ -120,3 +130,12 @@ export type {
   Subscription,
 } from './types.ts';
 export { CheckType } from './types.ts';
+export type {
+  DiscoveryEvent,
+  DiscoveryWatch,
+  FreshEvent,
+  InstancesEvent,
+  ResyncedEvent,
+  StaleEvent,
+} from './watch-stream.ts';
+export { DiscoveryEventType } from './watch-stream.ts';

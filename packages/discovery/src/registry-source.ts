@@ -6,7 +6,8 @@ import type { DiscoverySource } from './types.ts';
 /**
  * A {@link DiscoverySource} reading an in-process {@link Registry}: the first list is pushed at
  * once, later ones on every change to the service, with no polling and no sockets. The registry
- * stays owned by the caller; closing the source does not close it.
+ * stays owned by the caller; closing the source does not close it. It never loses its place (it
+ * reads the registry's memory directly), so it never calls the watcher's `resynced`.
  *
  * @example
  * ```ts

@@ -220,6 +220,14 @@ export interface DiscoveryWatcher {
   next(instances: readonly ServiceInstance[]): void;
   /** A refresh failed; the source keeps retrying and the last list stays valid. */
   error(err: unknown): void;
+  /**
+   * The source lost its place and is starting over with a full list: Consul's index went
+   * backwards or reset to 0, an etcd watch hit a compacted revision, a Kubernetes watch got 410
+   * Gone, or the source re-lists after an error. Called just before the `next` that carries the
+   * re-listed set, with a short human-readable reason naming the backend's rule. Optional for
+   * watchers; sources that never lose their place (the in-process registry) never call it.
+   */
+  resynced?(reason: string): void;
 }
 
 /**
