@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { etcdErrorCodes } from '@switchyard/adapter-etcd';
+import { kubernetesErrorCodes } from '@switchyard/adapter-kubernetes';
 import { redisErrorCodes } from '@switchyard/adapter-redis';
 import { cliErrorCodes } from '@switchyard/cli';
 import { clientErrorCodes } from '@switchyard/client';
@@ -21,6 +22,7 @@ const tables = {
   cli: cliErrorCodes,
   redis: redisErrorCodes,
   etcd: etcdErrorCodes,
+  kubernetes: kubernetesErrorCodes,
 };
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
@@ -56,6 +58,7 @@ it('codes follow SY_<AREA>_<WHAT> and each package uses its own area', () => {
     cli: ['CLI'],
     redis: ['REDIS'],
     etcd: ['ETCD'],
+    kubernetes: ['KUBERNETES'],
   };
   for (const [pkg, table] of Object.entries(tables)) {
     for (const code of Object.keys(table)) {
