@@ -1,8 +1,9 @@
 /**
  * `@switchyard/service`: what every service process needs to take part in a Switchyard
  * system: listen on a free port, serve a health endpoint, register itself with the registry
- * (embedded or Consul) with an HTTP check, and stop gracefully: deregister first, drain
- * in-flight requests, then exit.
+ * (embedded or Consul) with an HTTP or TTL check and stay registered when the registry forgets
+ * it, and stop gracefully: deregister first, drain in-flight requests, then exit. A service with
+ * its own HTTP server (Express, Fastify, `node:http`) uses `registerSelf` for the same.
  *
  * @example
  * ```ts
@@ -21,14 +22,22 @@
 export { admitRequest, requestSignal } from './deadline.ts';
 export type { ServiceErrorCode } from './errors.ts';
 export { serviceError, serviceErrorCodes } from './errors.ts';
-export type { ResolvedServiceOptions } from './options.ts';
-export { resolveServiceOptions, serviceOptionsSchema } from './options.ts';
-export { drainServer } from './shutdown.ts';
 export type {
+  HealthReport,
+  LostEvent,
+  RegisteredEvent,
   RegistrationClient,
-  RequestHandler,
-  RunningService,
   ServiceLogger,
-  StartServiceOptions,
-} from './start-service.ts';
+} from './keep-registered.ts';
+export type { ResolvedRegisterSelfOptions, ResolvedServiceOptions } from './options.ts';
+export {
+  registerSelfOptionsSchema,
+  resolveRegisterSelfOptions,
+  resolveServiceOptions,
+  serviceOptionsSchema,
+} from './options.ts';
+export type { RegisterSelfDeps, RegisterSelfOptions, SelfCheckOption, SelfRegistration } from './register-self.ts';
+export { registerSelf } from './register-self.ts';
+export { drainServer } from './shutdown.ts';
+export type { RequestHandler, RunningService, ServiceCheckOption, StartServiceOptions } from './start-service.ts';
 export { startService } from './start-service.ts';

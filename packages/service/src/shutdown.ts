@@ -26,3 +26,31 @@ export function drainServer(server: Server, timeoutMs: number): Promise<boolean>
     server.closeIdleConnections();
   });
 }
+
+/**
+ * Calls `handler` once on SIGTERM or SIGINT, and, for a process started by a supervisor with an
+ * IPC channel, when that channel disconnects (the supervisor died, even by SIGKILL): an
+ * instance nobody manages any more stops instead of lingering.
+ *
+ * @returns a function that removes the listeners (a later signal gets Node's default again)
+ */
+export function onShutdownSignal(handler: (signal: NodeJS.Signals) => void): () => void {
+  let fired = false;
+  const fire = (signal: NodeJS.Signals) => {
+    if (fired) return;
+    fired = true;
+    handler(signal);
+  };
+  const onDisconnect = () => fire('SIGTERM');
+  process.once('SIGTERM', fire);
+  process.once('SIGINT', fire);
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', onDisconnect);
+  }
+  return () => {
+    process.off('SIGTERM', fire);
+    process.off('SIGINT', fire);
+    process.off('disconnect', onDisconnect);
+  };
+}

@@ -1,24 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exponentialBackoff, formatDuration } from '@switchyard/core';
-import { type ConsulClient, createConsulClient } from '@switchyard/discovery';
+import { formatDuration, HealthStatus } from '@switchyard/core';
+import type { Disposable } from '@switchyard/resilience';
 import { admitRequest } from './deadline.ts';
 import { serviceError } from './errors.ts';
+import {
+  buildRegistration,
+  keepRegistered,
+  type LostEvent,
+  type RegisteredEvent,
+  type RegistrationClient,
+  type RegistrationKeeper,
+  registryUrlClient,
+  type ServiceLogger,
+  stderrLogger,
+} from './keep-registered.ts';
 import { type ResolvedServiceOptions, resolveServiceOptions } from './options.ts';
-import { drainServer } from './shutdown.ts';
+import { drainServer, onShutdownSignal } from './shutdown.ts';
 
 /** A plain Node request handler; frameworks expose one (`app.routing`, `fastify.routing`, ...). */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** The subset of a Consul-compatible client a service needs to register itself. */
-export type RegistrationClient = Pick<ConsulClient, 'register' | 'deregister'>;
-
-/** Minimal logger shape (pino-compatible). */
-export interface ServiceLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 /** Options for {@link startService}. Anything not given is read from the environment. */
 export interface StartServiceOptions {
@@ -44,10 +45,19 @@ export interface StartServiceOptions {
   meta?: Record<string, string>;
   /** Path of the health endpoint the registry checks. @default "/health" */
   healthPath?: string;
-  /** The registry's HTTP check. @default `{ interval: '1s', timeout: '1s', deregisterCriticalAfter: '1m' }` */
-  check?: { interval?: string | number; timeout?: string | number; deregisterCriticalAfter?: string | number };
+  /**
+   * The registry's check: an HTTP check on `healthPath` (the default; `type` may be left out), or
+   * a TTL check the service reports itself every `heartbeat` (default `ttl / 3`): passing while
+   * `ready()` is true and the service is not shutting down, critical otherwise.
+   * @default `{ type: 'http', interval: '1s', timeout: '1s', deregisterCriticalAfter: '1m' }`
+   */
+  check?: ServiceCheckOption;
   /** How long to keep retrying registration at start-up. @default "30s" */
   registrationTimeout?: string | number;
+  /** How often to ask the registry whether it still knows the instance (HTTP checks). @default "30s" */
+  resyncInterval?: string | number;
+  /** Backoff between registration attempts: full jitter, from `initial` up to `max`. @default `{ initial: '100ms', max: '5s' }` */
+  retry?: { initial?: string | number; max?: string | number };
   /** How long in-flight requests may take to finish on shutdown. @default "10s" */
   shutdownTimeout?: string | number;
   /** Stop gracefully and exit on SIGTERM and SIGINT. @default true */
@@ -62,6 +72,16 @@ export interface StartServiceOptions {
   logger?: ServiceLogger;
 }
 
+/** The `check` option of {@link StartServiceOptions}; durations as `"5s"` or milliseconds. */
+export type ServiceCheckOption =
+  | {
+      type?: 'http';
+      interval?: string | number;
+      timeout?: string | number;
+      deregisterCriticalAfter?: string | number;
+    }
+  | { type: 'ttl'; ttl: string | number; heartbeat?: string | number; deregisterCriticalAfter?: string | number };
+
 /** A service that is listening (and registered, when a registry is configured). */
 export interface RunningService {
   readonly id: string;
@@ -70,6 +90,12 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly options: Readonly<ResolvedServiceOptions>;
+  /** Whether the registry is believed to know the instance now (`false` without a registry). */
+  readonly registered: boolean;
+  /** The instance was registered again after the registry lost it. */
+  onRegistered(listener: (event: RegisteredEvent) => void): Disposable;
+  /** The registry no longer knows the instance; it is being registered again. */
+  onLost(listener: (event: LostEvent) => void): Disposable;
   /**
    * Stops gracefully: the health endpoint turns 503, the instance is deregistered (so callers
    * stop choosing it), in-flight requests finish, then `onClose` runs. Idempotent.
@@ -79,15 +105,10 @@ export interface RunningService {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const stderrLogger: ServiceLogger = {
-  info: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'info', ...obj, msg })}\n`),
-  warn: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'warn', ...obj, msg })}\n`),
-  error: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'error', ...obj, msg })}\n`),
-};
-
 /**
- * Starts an HTTP service: listens, serves a health endpoint, registers itself with an HTTP
- * health check, and on SIGTERM/SIGINT drains, deregisters and exits 0.
+ * Starts an HTTP service: listens, serves a health endpoint, registers itself with an HTTP (or
+ * TTL) health check and keeps it registered (registering again when the registry forgets it),
+ * and on SIGTERM/SIGINT deregisters, drains and exits 0.
  *
  * @throws SwitchyardError `SY_CONFIG_INVALID` for bad options, `SY_SERVICE_LISTEN_FAILED`,
  *   `SY_SERVICE_REGISTRATION_FAILED` when the registry stays unreachable past `registrationTimeout`
@@ -123,29 +144,64 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
   const address = options.advertiseAddress ?? advertise(options.host);
   const id = options.id ?? `${options.name}-${process.pid}`;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-  const client = registrationClient ?? (options.registry ? createConsulClient({ url: options.registry }) : undefined);
+  const ownClient =
+    registrationClient === undefined && options.registry ? registryUrlClient(options.registry) : undefined;
+  const client = registrationClient ?? ownClient;
+  const registryName = options.registry ?? 'custom registration client';
 
+  let keeper: RegistrationKeeper | undefined;
   if (client) {
-    try {
-      await registerWithRetry(client, options, { id, address, port, url }, logger);
-    } catch (err) {
+    const { check } = options;
+    const { registration, checkId } = buildRegistration({
+      name: options.name,
+      id,
+      address,
+      port,
+      tags: options.tags,
+      meta: options.meta,
+      check: check.type === 'http' ? { ...check, url: `${url}${options.healthPath}` } : check,
+    });
+    keeper = keepRegistered({
+      client,
+      registration,
+      ...(check.type === 'ttl'
+        ? {
+            ttl: {
+              checkId,
+              heartbeatMs: check.heartbeat,
+              health: () => (!draining && (ready?.() ?? true) ? HealthStatus.Passing : HealthStatus.Critical),
+            },
+          }
+        : {}),
+      resyncIntervalMs: options.resyncInterval,
+      retry: options.retry,
+      registryName,
+      logger,
+    });
+    if (!(await keeper.waitRegistered(options.registrationTimeout))) {
+      const attempts = keeper.attempts;
+      const lastError = keeper.lastError;
+      await keeper.stop();
+      await ownClient?.close();
       await drainServer(server, 0);
-      throw err;
+      throw serviceError(
+        'SY_SERVICE_REGISTRATION_FAILED',
+        `${options.name}: could not register ${id} with ${registryName} within ${formatDuration(options.registrationTimeout)}`,
+        { cause: lastError, details: { id, attempts } },
+      );
     }
   }
   logger.info({ service: options.name, id, url, registry: options.registry ?? null }, 'service started');
 
+  let removeSignalHandlers: (() => void) | undefined;
   let closing: Promise<boolean> | undefined;
   const close = (): Promise<boolean> => {
     closing ??= (async () => {
       draining = true;
-      if (client) {
-        try {
-          await client.deregister(id);
-        } catch (err) {
-          logger.warn({ service: options.name, id, err: String(err) }, 'deregistration failed');
-        }
-      }
+      removeSignalHandlers?.();
+      // Deregister first, so callers stop choosing this instance while it drains.
+      await keeper?.stop();
+      await ownClient?.close();
       const drained = await drainServer(server, options.shutdownTimeout);
       await onClose?.();
       logger.info({ service: options.name, id, drained }, 'service stopped');
@@ -155,7 +211,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
   };
 
   if (options.handleSignals) {
-    const onSignal = (signal: NodeJS.Signals) => {
+    removeSignalHandlers = onShutdownSignal((signal) => {
       logger.info({ service: options.name, id, signal }, 'shutting down');
       close().then(
         (drained) => process.exit(drained ? 0 : 1),
@@ -164,15 +220,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
           process.exit(1);
         },
       );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    // Started by a supervisor with an IPC channel: when the supervisor dies (even by SIGKILL)
-    // the channel disconnects, and an instance nobody manages any more stops instead of lingering.
-    if (process.channel) {
-      process.channel.unref();
-      process.once('disconnect', () => onSignal('SIGTERM'));
-    }
+    });
   }
 
   return {
@@ -181,12 +229,20 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
     url,
     port,
     options,
+    get registered() {
+      return keeper?.registered ?? false;
+    },
+    onRegistered: (listener) => keeper?.onRegistered(listener) ?? noopDisposable,
+    onLost: (listener) => keeper?.onLost(listener) ?? noopDisposable,
     close,
     async [Symbol.asyncDispose]() {
       await close();
     },
   };
 }
+
+const noop = (): void => {};
+const noopDisposable: Disposable = { dispose: noop, [Symbol.dispose]: noop };
 
 function listen(server: Server, options: Readonly<ResolvedServiceOptions>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -207,49 +263,4 @@ function listen(server: Server, options: Readonly<ResolvedServiceOptions>): Prom
 
 function advertise(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-}
-
-async function registerWithRetry(
-  client: RegistrationClient,
-  options: Readonly<ResolvedServiceOptions>,
-  instance: { id: string; address: string; port: number; url: string },
-  logger: ServiceLogger,
-): Promise<void> {
-  const registration = {
-    Name: options.name,
-    ID: instance.id,
-    Address: instance.address,
-    Port: instance.port,
-    Tags: [...options.tags],
-    Meta: { ...options.meta },
-    Check: {
-      Name: `${options.name} HTTP health`,
-      HTTP: `${instance.url}${options.healthPath}`,
-      Interval: formatDuration(options.check.interval),
-      Timeout: formatDuration(options.check.timeout),
-      DeregisterCriticalServiceAfter: formatDuration(options.check.deregisterCriticalAfter),
-    },
-  };
-  const deadline = Date.now() + options.registrationTimeout;
-  const delay = exponentialBackoff({ initialMs: 100, maxMs: 2000 });
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.register(registration);
-      return;
-    } catch (err) {
-      const wait = delay(attempt);
-      if (Date.now() + wait >= deadline) {
-        throw serviceError(
-          'SY_SERVICE_REGISTRATION_FAILED',
-          `${options.name}: could not register ${instance.id} with ${options.registry ?? 'the registry'} within ${formatDuration(options.registrationTimeout)}`,
-          { cause: err, details: { id: instance.id, attempts: attempt } },
-        );
-      }
-      logger.warn(
-        { service: options.name, id: instance.id, attempt, err: String(err) },
-        'registration failed; retrying',
-      );
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
 }
