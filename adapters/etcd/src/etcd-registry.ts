@@ -10,7 +10,7 @@ import {
   type ServiceInstance,
   type SwitchyardError,
 } from '@switchyard/core';
-import type { DiscoverySource, DiscoveryWatcher, ServiceRegistration, Subscription } from '@switchyard/discovery';
+import type { DiscoveryWatcher, RegistryBackend, ServiceRegistration, Subscription } from '@switchyard/discovery';
 import {
   Etcd3,
   EtcdAuthenticationFailedError,
@@ -42,7 +42,7 @@ export interface LeaseRestoredInfo {
  * A registry backend on etcd: registers this process's instances (it fits `RegistrationClient` of
  * `@switchyard/service`) and is a `DiscoverySource` for `createDiscoveryClient`.
  */
-export interface EtcdRegistry extends DiscoverySource, AsyncDisposable {
+export interface EtcdRegistry extends RegistryBackend, AsyncDisposable {
   /**
    * Puts the instance record at `<prefix><Name>/<ID>` under this registry's lease (granted on the
    * first call, kept alive by the client). Registering an ID again replaces its record. `Check`

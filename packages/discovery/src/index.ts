@@ -105,6 +105,8 @@ export {
 } from './outlier-ejection.ts';
 export type { CreateRegistryOptions, InstanceFilter, Registry } from './registry.ts';
 export { createRegistry } from './registry.ts';
+export type { RegistryBackend } from './registry-backend.ts';
+export { consulRegistry, embeddedRegistry } from './registry-backend.ts';
 export type { RegistryServer, RegistryServerOptions } from './registry-server.ts';
 export { createRegistryServer } from './registry-server.ts';
 export { registrySource } from './registry-source.ts';
