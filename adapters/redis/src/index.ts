@@ -2,6 +2,8 @@
  * `@switchyard/adapter-redis`: Switchyard's Redis driver. It keeps circuit-breaker state
  * shared by every replica of a service, so a dependency that fails for a quorum of replicas is
  * cut off for all of them, and only a handful of probes test it when the open period is over.
+ * It also keeps the gateway's rate-limit quotas (`createRedisRateLimitStore`), so every
+ * gateway process draws on the same quota, one atomic round trip per decision.
  *
  * @example
  * ```ts
@@ -24,5 +26,16 @@ export {
   redisBreakerStateStoreOptionsSchema,
   resolveRedisBreakerStateStoreOptions,
 } from './options.ts';
+export type {
+  RedisRateLimitStoreOptions,
+  ResolvedRedisRateLimitStoreOptions,
+} from './rate-limit-options.ts';
+export { redisRateLimitStoreOptionsSchema, resolveRedisRateLimitStoreOptions } from './rate-limit-options.ts';
 export type { RedisBreakerStateStore } from './redis-breaker-state-store.ts';
 export { createRedisBreakerStateStore } from './redis-breaker-state-store.ts';
+export type {
+  RedisRateLimitDecision,
+  RedisRateLimitRequest,
+  RedisRateLimitStore,
+} from './redis-rate-limit-store.ts';
+export { createRedisRateLimitStore } from './redis-rate-limit-store.ts';

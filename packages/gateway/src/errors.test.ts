@@ -20,6 +20,11 @@ test('codes follow SY_GATEWAY_<WHAT> and map to the documented statuses', () => 
     SY_GATEWAY_SHUTTING_DOWN: 503,
     SY_GATEWAY_INTERNAL: 500,
     SY_GATEWAY_LISTEN_FAILED: 500,
+    SY_GATEWAY_RATE_LIMITED: 429,
+    SY_GATEWAY_RATE_LIMIT_UNAVAILABLE: 503,
+    SY_GATEWAY_UNAUTHENTICATED: 401,
+    SY_GATEWAY_FORBIDDEN: 403,
+    SY_GATEWAY_AUTH_UNAVAILABLE: 503,
   });
   for (const code of Object.keys(gatewayErrorCodes)) assert.match(code, /^SY_GATEWAY_[A-Z_]+$/);
 });

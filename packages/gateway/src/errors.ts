@@ -84,6 +84,35 @@ export const gatewayErrorCodes = {
     retryable: false,
     status: 500,
   },
+  SY_GATEWAY_UNAUTHENTICATED: {
+    summary:
+      'The request carries no credentials, or ones the gateway rejects (bad signature, wrong issuer or audience, expired, unknown API key); the response carries `WWW-Authenticate`.',
+    retryable: false,
+    status: 401,
+  },
+  SY_GATEWAY_FORBIDDEN: {
+    summary: 'The credentials are valid but the auth service refused the request (it answered 403).',
+    retryable: false,
+    status: 403,
+  },
+  SY_GATEWAY_AUTH_UNAVAILABLE: {
+    summary:
+      'The gateway could not decide on the credentials: the JWKS or the auth service could not be reached in time; the response carries `Retry-After: 1`.',
+    retryable: true,
+    status: 503,
+  },
+  SY_GATEWAY_RATE_LIMITED: {
+    summary:
+      'The client used up its rate limit on this route; the response carries `Retry-After` (seconds until a request would be admitted) and the `RateLimit` headers.',
+    retryable: true,
+    status: 429,
+  },
+  SY_GATEWAY_RATE_LIMIT_UNAVAILABLE: {
+    summary:
+      'The rate limiter’s store (Redis) could not be reached and the limiter fails closed (`onStoreError: "closed"`); the response carries `Retry-After: 1`.',
+    retryable: true,
+    status: 503,
+  },
 } as const satisfies Record<string, GatewayErrorCodeSpec>;
 
 /** A code from {@link gatewayErrorCodes}. */
@@ -104,6 +133,8 @@ const retryAfterCodes: ReadonlySet<string> = new Set<GatewayErrorCode>([
   'SY_GATEWAY_NO_HEALTHY_INSTANCE',
   'SY_GATEWAY_DISCOVERY_FAILED',
   'SY_GATEWAY_SHUTTING_DOWN',
+  'SY_GATEWAY_RATE_LIMIT_UNAVAILABLE',
+  'SY_GATEWAY_AUTH_UNAVAILABLE',
 ]);
 
 /**
@@ -145,8 +176,9 @@ export function httpStatusOf(err: unknown): number {
  */
 export function retryAfterOf(err: unknown): number | undefined {
   if (!isSwitchyardError(err)) return undefined;
-  if (err.code === 'SY_RESILIENCE_CIRCUIT_OPEN') {
-    // The breaker says when it will let a probe through; whole seconds, at least one.
+  if (err.code === 'SY_RESILIENCE_CIRCUIT_OPEN' || err.code === 'SY_GATEWAY_RATE_LIMITED') {
+    // The breaker says when it will let a probe through, the rate limiter when the next
+    // request would be admitted; whole seconds rounded up, at least one.
     const ms = err.details.retryAfterMs;
     return typeof ms === 'number' && Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : 1;
   }

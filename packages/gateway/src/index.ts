@@ -29,6 +29,19 @@
  * @packageDocumentation
  */
 
+export { apiKeyAuth, generateApiKey, hashApiKey } from './auth/api-key.ts';
+export { jwtAuth } from './auth/jwt.ts';
+export type {
+  ApiKeyAuthOptions,
+  JwtAuthOptions,
+  RemoteAuthOptions,
+  ResolvedApiKeyAuthOptions,
+  ResolvedJwtAuthOptions,
+  ResolvedRemoteAuthOptions,
+} from './auth/options.ts';
+export { resolveApiKeyAuthOptions, resolveJwtAuthOptions, resolveRemoteAuthOptions } from './auth/options.ts';
+export type { RemoteAuthDeps } from './auth/remote.ts';
+export { remoteAuth } from './auth/remote.ts';
 export { handleClientError } from './client-error.ts';
 export type { GatewayErrorBody, GatewayErrorCode, GatewayErrorCodeSpec } from './errors.ts';
 export {
@@ -51,7 +64,7 @@ export {
   viaEntry,
   withoutHopByHop,
 } from './headers.ts';
-export type { GatewayContext, GatewayMiddleware, RouteHandler } from './middleware.ts';
+export type { GatewayContext, GatewayIdentity, GatewayMiddleware, RouteHandler } from './middleware.ts';
 export { composeMiddleware } from './middleware.ts';
 export type { GatewayOptions, ResolvedGatewayOptions, ResolvedRoute, RouteOptions } from './options.ts';
 export {
@@ -67,5 +80,12 @@ export type { PatternResult, PatternSegment, RoutePattern } from './pattern.ts';
 export { parseRoutePattern } from './pattern.ts';
 export type { GatewayLogger, InstanceSource } from './ports.ts';
 export { silentLogger } from './ports.ts';
+export type { GcraStep, RateLimitDecision, RateLimitRequest, RateLimitStore } from './rate-limit/gcra.ts';
+export { emissionIntervalUs, gcra } from './rate-limit/gcra.ts';
+export type { MemoryRateLimitStore, MemoryRateLimitStoreOptions } from './rate-limit/memory-store.ts';
+export { createMemoryRateLimitStore } from './rate-limit/memory-store.ts';
+export { rateLimit } from './rate-limit/middleware.ts';
+export type { RateLimitKey, RateLimitOptions, ResolvedRateLimitOptions } from './rate-limit/options.ts';
+export { rateLimitOptionsSchema, resolveRateLimitOptions } from './rate-limit/options.ts';
 export type { RoutableRoute, RouteMatchResult, Router } from './router.ts';
 export { createRouter } from './router.ts';

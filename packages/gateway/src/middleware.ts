@@ -29,6 +29,22 @@ export interface GatewayContext {
    * (`deadlineOf(ctx.signal)` from `@switchyard/resilience`), which caps the upstream timeout.
    */
   readonly signal: AbortSignal;
+  /**
+   * Who the caller is, once an auth middleware has checked its credentials (it sets the field);
+   * absent before that. Later middleware key on it: the rate limiter's `'jwt-sub'` and
+   * `'api-key'` keys read `subject` and `apiKeyId`.
+   */
+  identity?: GatewayIdentity;
+}
+
+/** The caller's identity as an auth middleware establishes it (see {@link GatewayContext.identity}). */
+export interface GatewayIdentity {
+  /** The JWT `sub` claim, or the subject an auth service named. */
+  readonly subject?: string;
+  /** The id of the API key presented (never the key itself). */
+  readonly apiKeyId?: string;
+  /** The verified JWT claims. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 /**
