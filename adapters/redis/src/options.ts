@@ -1,14 +1,7 @@
 import { configIssues, invalidConfig, zDuration } from '@switchyard/core';
 import type { Redis } from 'ioredis';
 import * as z from 'zod';
-
-/** Duck-typed so a client from another copy of ioredis is accepted too. */
-function isRedisClient(value: unknown): value is Redis {
-  const v = value as { defineCommand?: unknown; duplicate?: unknown } | null;
-  return (
-    typeof v === 'object' && v !== null && typeof v.defineCommand === 'function' && typeof v.duplicate === 'function'
-  );
-}
+import { redisClientSchema, redisUrlSchema, refineUrlOrClient } from './internal/connection.ts';
 
 const positiveDuration = (what: string) =>
   zDuration().refine((ms) => ms > 0, { message: `expected ${what} > 0, such as "1s"` });
@@ -19,18 +12,10 @@ const positiveDuration = (what: string) =>
  */
 export const redisBreakerStateStoreOptionsSchema = z
   .strictObject({
-    /**
-     * Where Redis listens: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS.
-     * Not allowed together with `client`. @default 'redis://127.0.0.1:6379'
-     */
-    url: z
-      .string()
-      .refine((v) => /^rediss?:\/\/./.test(v) && URL.canParse(v), {
-        message: 'expected a redis:// or rediss:// URL, such as "redis://127.0.0.1:6379"',
-      })
-      .optional(),
+    /** Where Redis listens; not together with `client`. @default 'redis://127.0.0.1:6379' */
+    url: redisUrlSchema,
     /** An ioredis client to use instead of connecting to `url`; the store never closes it. */
-    client: z.custom<Redis>(isRedisClient, { message: 'expected an ioredis Redis instance' }).optional(),
+    client: redisClientSchema,
     /** Prefix of every key and channel the store uses. @default 'switchyard:breaker:' */
     keyPrefix: z.string().min(1).default('switchyard:breaker:'),
     /** How long a call waits for Redis before failing with `SY_REDIS_TIMEOUT`. @default '1s' */
@@ -41,11 +26,7 @@ export const redisBreakerStateStoreOptionsSchema = z
      */
     keyTtl: positiveDuration('a duration').default(3_600_000),
   })
-  .superRefine((value, ctx) => {
-    if (value.url !== undefined && value.client !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url or client, not both' });
-    }
-  });
+  .superRefine(refineUrlOrClient);
 
 /** What `createRedisBreakerStateStore` accepts. Durations take `"250ms"`, `"5s"` or milliseconds. */
 export type RedisBreakerStateStoreOptions = z.input<typeof redisBreakerStateStoreOptionsSchema>;

@@ -1,15 +1,8 @@
 import { configIssues, invalidConfig, zDuration } from '@switchyard/core';
 import type { Redis } from 'ioredis';
 import * as z from 'zod';
+import { redisClientSchema, redisUrlSchema, refineUrlOrClient } from './internal/connection.ts';
 import { DEFAULT_REDIS_URL } from './options.ts';
-
-/** Duck-typed so a client from another copy of ioredis is accepted too. */
-function isRedisClient(value: unknown): value is Redis {
-  const v = value as { defineCommand?: unknown; duplicate?: unknown } | null;
-  return (
-    typeof v === 'object' && v !== null && typeof v.defineCommand === 'function' && typeof v.duplicate === 'function'
-  );
-}
 
 /**
  * The options of `createRedisRateLimitStore`, as a strict zod schema. An unknown field is an
@@ -17,18 +10,10 @@ function isRedisClient(value: unknown): value is Redis {
  */
 export const redisRateLimitStoreOptionsSchema = z
   .strictObject({
-    /**
-     * Where Redis listens: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS.
-     * Not allowed together with `client`. @default 'redis://127.0.0.1:6379'
-     */
-    url: z
-      .string()
-      .refine((v) => /^rediss?:\/\/./.test(v) && URL.canParse(v), {
-        message: 'expected a redis:// or rediss:// URL, such as "redis://127.0.0.1:6379"',
-      })
-      .optional(),
+    /** Where Redis listens; not together with `client`. @default 'redis://127.0.0.1:6379' */
+    url: redisUrlSchema,
     /** An ioredis client to use instead of connecting to `url`; the store never closes it. */
-    client: z.custom<Redis>(isRedisClient, { message: 'expected an ioredis Redis instance' }).optional(),
+    client: redisClientSchema,
     /** Prefix of every key the store writes. @default 'switchyard:ratelimit:' */
     keyPrefix: z.string().min(1).default('switchyard:ratelimit:'),
     /**
@@ -40,11 +25,7 @@ export const redisRateLimitStoreOptionsSchema = z
       .refine((ms) => ms > 0, { message: 'expected a duration > 0, such as "500ms"' })
       .default(500),
   })
-  .superRefine((value, ctx) => {
-    if (value.url !== undefined && value.client !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url or client, not both' });
-    }
-  });
+  .superRefine(refineUrlOrClient);
 
 /** What `createRedisRateLimitStore` accepts. Durations take `"250ms"`, `"5s"` or milliseconds. */
 export type RedisRateLimitStoreOptions = z.input<typeof redisRateLimitStoreOptionsSchema>;

@@ -7,8 +7,9 @@ import type {
   ProbeRequest,
   SharedBreakerState,
 } from '@switchyard/resilience';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisError } from './errors.ts';
+import { connectStore } from './internal/connection.ts';
 import { acquireScript, completeScript, readScript, reportScript, resetScript } from './internal/lua.ts';
 import { type RedisBreakerStateStoreOptions, resolveRedisBreakerStateStoreOptions } from './options.ts';
 
@@ -60,17 +61,6 @@ function toState(reply: readonly (number | string)[]): SharedBreakerState {
   };
 }
 
-/** The URL without its password, for messages and details. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis://(unparsable url)';
-  }
-}
-
 const noop = (): void => {};
 
 /**
@@ -101,21 +91,12 @@ const noop = (): void => {};
 export function createRedisBreakerStateStore(options: RedisBreakerStateStoreOptions = {}): RedisBreakerStateStore {
   const resolved = resolveRedisBreakerStateStoreOptions(options);
   const { keyPrefix, commandTimeoutMs, keyTtlMs } = resolved;
-  const owned = resolved.client === undefined;
-  const where = resolved.url === undefined ? 'the given client' : redactUrl(resolved.url);
-  const client: Redis =
-    resolved.client ??
-    new Redis(resolved.url ?? '', {
-      lazyConnect: true,
-      commandTimeout: commandTimeoutMs,
-      // Fail a command after one failed reconnection instead of queueing it for long: a
-      // breaker would rather decide locally than wait for the fleet's state.
-      maxRetriesPerRequest: 1,
-      connectTimeout: Math.max(commandTimeoutMs, 1000),
-      connectionName: 'switchyard-breaker-store',
-    });
-  // Without a listener ioredis prints every connection error; the calls report them instead.
-  if (owned) client.on('error', noop);
+  const { client, owned, where } = connectStore({
+    url: resolved.url,
+    client: resolved.client,
+    commandTimeoutMs,
+    connectionName: 'switchyard-breaker-store',
+  });
   for (const [name, lua] of Object.entries(scripts)) client.defineCommand(name, { lua, numberOfKeys: 4 });
   const commands = client as unknown as ScriptCommands;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SwitchyardError } from '@switchyard/core';
-import { Redis } from 'ioredis';
 import { redisError } from './errors.ts';
+import { connectStore } from './internal/connection.ts';
 import { rateLimitScript } from './internal/rate-limit-lua.ts';
 import { type RedisRateLimitStoreOptions, resolveRedisRateLimitStoreOptions } from './rate-limit-options.ts';
 
@@ -87,17 +87,6 @@ function prepare(request: RedisRateLimitRequest): Prepared | RangeError {
 
 const noop = (): void => {};
 
-/** The URL without its password, for messages and details. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis://(unparsable url)';
-  }
-}
-
 /**
  * Creates the gateway's `RateLimitStore` in Redis, so every gateway process shares each
  * quota: `rateLimit({ limit, period, store })` in each.
@@ -124,22 +113,15 @@ function redactUrl(url: string): string {
 export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions = {}): RedisRateLimitStore {
   const resolved = resolveRedisRateLimitStoreOptions(options);
   const { keyPrefix, commandTimeoutMs } = resolved;
-  const owned = resolved.client === undefined;
-  const where = resolved.url === undefined ? 'the given client' : redactUrl(resolved.url);
-  const client: Redis =
-    resolved.client ??
-    new Redis(resolved.url ?? '', {
-      lazyConnect: true,
-      commandTimeout: commandTimeoutMs,
-      // A decision that waits for a reconnection holds a request: fail after one try instead,
-      // and let `onStoreError` decide.
-      maxRetriesPerRequest: 1,
-      connectTimeout: Math.max(commandTimeoutMs, 1000),
-      connectionName: 'switchyard-rate-limit-store',
-      enableAutoPipelining: true,
-    });
-  // Without a listener ioredis prints every connection error; the calls report them instead.
-  if (owned) client.on('error', noop);
+  // Auto-pipelining: decisions issued in one tick go out in one write, each still its own
+  // round trip.
+  const { client, owned, where } = connectStore({
+    url: resolved.url,
+    client: resolved.client,
+    commandTimeoutMs,
+    connectionName: 'switchyard-rate-limit-store',
+    autoPipelining: true,
+  });
   // The middleware passes one request object for every decision: its arguments are built once.
   const prepared = new WeakMap<RedisRateLimitRequest, Prepared>();
   let closed = false;
