@@ -1,5 +1,6 @@
 import type { ServiceInstance } from '@switchyard/core';
 import type { InstanceStats } from '../instance-stats.ts';
+import { twoChoices } from './two-choices.ts';
 import type { Balancer } from './types.ts';
 
 /** Options of {@link leastRequest}. */
@@ -28,17 +29,10 @@ export interface LeastRequestOptions {
 export function leastRequest(options: LeastRequestOptions): Balancer {
   const { stats } = options;
   const random = options.random ?? Math.random;
+  const fewerInFlight = (a: ServiceInstance, b: ServiceInstance): boolean =>
+    stats.inFlight(b.id) < stats.inFlight(a.id);
   return {
     stats,
-    pick(instances) {
-      const n = instances.length;
-      if (n < 2) return instances[0];
-      const i = Math.floor(random() * n);
-      let j = Math.floor(random() * (n - 1));
-      if (j >= i) j++;
-      const a = instances[i] as ServiceInstance;
-      const b = instances[j] as ServiceInstance;
-      return stats.inFlight(b.id) < stats.inFlight(a.id) ? b : a;
-    },
+    pick: (instances) => twoChoices(instances, random, fewerInFlight),
   };
 }

@@ -1,5 +1,6 @@
 import type { ServiceInstance } from '@switchyard/core';
 import type { InstanceStats } from '../instance-stats.ts';
+import { twoChoices } from './two-choices.ts';
 import type { Balancer } from './types.ts';
 
 /** Options of {@link peakEwma}. */
@@ -30,18 +31,12 @@ export function peakEwma(options: PeakEwmaOptions): Balancer {
   const { stats } = options;
   const clock = stats.clock;
   const random = options.random ?? Math.random;
+  const lighter = (a: ServiceInstance, b: ServiceInstance): boolean => {
+    const now = clock.now();
+    return stats.load(b.id, now) < stats.load(a.id, now);
+  };
   return {
     stats,
-    pick(instances) {
-      const n = instances.length;
-      if (n < 2) return instances[0];
-      const i = Math.floor(random() * n);
-      let j = Math.floor(random() * (n - 1));
-      if (j >= i) j++;
-      const a = instances[i] as ServiceInstance;
-      const b = instances[j] as ServiceInstance;
-      const now = clock.now();
-      return stats.load(b.id, now) < stats.load(a.id, now) ? b : a;
-    },
+    pick: (instances) => twoChoices(instances, random, lighter),
   };
 }
