@@ -13,10 +13,13 @@
  *   { stateCode (0 closed, 1 open, 2 half-open), generation, probeInMs, trips, tripped,
  *     replicas, probesInFlight, probeSuccesses, granted (0/1) }
  * and publishes the first eight, comma-separated, when the generation changed.
+ *
+ * The scripts read `TIME` before writing, which needs effects replication: the default since
+ * Redis 5 and the only mode since 7. They do not call `redis.replicate_commands()`, a no-op
+ * there that slows every call (see rate-limit-lua.ts).
  */
 
 const prelude = `
-if redis.replicate_commands then redis.replicate_commands() end
 local S, R, T, L = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
