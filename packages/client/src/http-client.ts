@@ -97,6 +97,8 @@ export interface HttpResponse {
    * `body.dump()` it, or the connection stays busy.
    */
   readonly body: Dispatcher.ResponseData['body'];
+  /** Trailer fields of a chunked response, names in lower case; filled in once `body` has ended. */
+  readonly trailers: Readonly<Record<string, string>>;
   /** The instance that answered. */
   readonly instance: ServiceInstance;
   /** Attempts made, this one included. */
@@ -492,6 +494,7 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       statusCode: data.statusCode,
       headers: data.headers as IncomingHttpHeaders,
       body: data.body,
+      trailers: data.trailers,
       instance,
       attempts: ctx.attempt,
     };

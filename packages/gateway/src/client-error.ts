@@ -8,6 +8,13 @@ import { errorBody, gatewayError, httpStatusOf } from './errors.ts';
  * arrived too slowly) with the gateway's JSON error instead of Node's bare status line, then
  * closes the connection. `createGateway` installs it; embedders can install it on their server.
  *
+ * What lands here never reaches routing or an upstream: conflicting `Content-Length` and
+ * `Transfer-Encoding`, two different `Content-Length` values, a `Transfer-Encoding` whose last
+ * coding is not `chunked`, obsolete line folding, invalid header names or values (400
+ * `SY_GATEWAY_BAD_REQUEST`); headers over `gateway.server.maxHeaderSize` (431
+ * `SY_GATEWAY_HEADERS_TOO_LARGE`); headers or a request slower than `headersTimeout` or
+ * `requestTimeout` (408 `SY_GATEWAY_REQUEST_TIMEOUT`).
+ *
  * @example
  * ```ts
  * server.on('clientError', handleClientError);
@@ -15,9 +22,10 @@ import { errorBody, gatewayError, httpStatusOf } from './errors.ts';
  */
 export function handleClientError(err: Error, socket: Duplex): void {
   const code = (err as NodeJS.ErrnoException).code;
-  // As Node's own handler does: answer only if nothing was written on this connection yet.
-  const written = (socket as { bytesWritten?: number }).bytesWritten ?? 0;
-  if (code === 'ECONNRESET' || !socket.writable || written > 0) {
+  // As Node's own handler does: answer unless a response on this connection has started (a
+  // keep-alive connection whose next request is malformed or too slow still gets its answer).
+  const current = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
     socket.destroy();
     return;
   }

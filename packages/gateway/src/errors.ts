@@ -84,6 +84,12 @@ export const gatewayErrorCodes = {
     retryable: false,
     status: 500,
   },
+  SY_GATEWAY_RELOAD_UNAVAILABLE: {
+    summary:
+      '`POST /admin/reload` was called on a gateway started without a way to read its config again (`GatewayInput.loadConfig`).',
+    retryable: false,
+    status: 501,
+  },
   SY_GATEWAY_UNAUTHENTICATED: {
     summary:
       'The request carries no credentials, or ones the gateway rejects (bad signature, wrong issuer or audience, expired, unknown API key); the response carries `WWW-Authenticate`.',
@@ -112,6 +118,62 @@ export const gatewayErrorCodes = {
       'The rate limiter’s store (Redis) could not be reached and the limiter fails closed (`onStoreError: "closed"`); the response carries `Retry-After: 1`.',
     retryable: true,
     status: 503,
+  },
+  SY_GATEWAY_METHOD_NOT_ALLOWED: {
+    summary:
+      'A route matches the request path but not its method; the response carries `Allow` with the methods that path serves.',
+    retryable: false,
+    status: 405,
+  },
+  SY_GATEWAY_PAYLOAD_TOO_LARGE: {
+    summary: 'The request body is larger than the route’s `bodyLimit`; the connection is closed.',
+    retryable: false,
+    status: 413,
+  },
+  SY_GATEWAY_IP_DENIED: {
+    summary: 'The client address is not allowed on this route by its `ipFilter` (deny list, or not on the allow list).',
+    retryable: false,
+    status: 403,
+  },
+  SY_GATEWAY_UPGRADE_NOT_SUPPORTED: {
+    summary:
+      'The request asks for a protocol upgrade the gateway does not proxy: only `Upgrade: websocket`, on routes that proxy to a service.',
+    retryable: false,
+    status: 400,
+  },
+  SY_GATEWAY_AGGREGATE_FAILED: {
+    summary:
+      'A required call of an aggregate route failed (unreachable, a non-2xx answer, a bad or oversized body, or skipped); the body still carries `data` and `calls`.',
+    retryable: true,
+    status: 502,
+  },
+  SY_GATEWAY_AGGREGATE_UNAVAILABLE: {
+    summary:
+      'A required call of an aggregate route found no healthy instance, an open breaker or a failing discovery; the body still carries `data` and `calls`, the response `Retry-After`.',
+    retryable: true,
+    status: 503,
+  },
+  SY_GATEWAY_AGGREGATE_TIMEOUT: {
+    summary:
+      'A required call of an aggregate route ran out of its timeout or the aggregate deadline; the body still carries `data` and `calls`.',
+    retryable: true,
+    status: 504,
+  },
+  SY_GATEWAY_AGGREGATE_CALL_STATUS: {
+    summary: 'An aggregate call answered a status other than 2xx (reported in `calls.<name>.error`).',
+    retryable: false,
+    status: 502,
+  },
+  SY_GATEWAY_AGGREGATE_BODY_TOO_LARGE: {
+    summary: 'An aggregate call answered a body larger than `maxBodySize` (reported in `calls.<name>.error`).',
+    retryable: false,
+    status: 502,
+  },
+  SY_GATEWAY_AGGREGATE_CALL_SKIPPED: {
+    summary:
+      'An aggregate call was not sent: a call it depends on did not succeed, or its body lacked the field the path needs (reported in `calls.<name>.error`).',
+    retryable: false,
+    status: 502,
   },
 } as const satisfies Record<string, GatewayErrorCodeSpec>;
 

@@ -12,7 +12,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import type { TestContext } from 'node:test';
 import type { ServiceInstance } from '@switchyard/core';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -172,4 +172,60 @@ async function closeServer(server: Server): Promise<void> {
   server.close();
   server.closeAllConnections();
   await closed;
+}
+
+/** A raw TCP connection for tests that send bytes node:http would not (see {@link rawConnection}). */
+export interface RawConnection {
+  write(data: string | Buffer): void;
+  /** Everything received so far, as latin1 text. */
+  received(): string;
+  /** Resolves with everything received once `pattern` matches it; rejects after `ms`. */
+  waitFor(pattern: RegExp, ms?: number): Promise<string>;
+  /** Resolves with everything received once the peer closed the connection; rejects after `ms`. */
+  closed(ms?: number): Promise<string>;
+}
+
+/** Connects to 127.0.0.1:`port`; the socket is destroyed after the test. */
+export async function rawConnection(t: TestContext, port: number): Promise<RawConnection> {
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  await once(socket, 'connect');
+  let text = '';
+  let ended = false;
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const waiter of waiters) waiter();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1');
+    notify();
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    ended = true;
+    notify();
+  });
+  const until = (done: () => boolean, what: string, ms: number) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(text);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`${what} within ${ms}ms; received so far: ${JSON.stringify(text.slice(0, 500))}`));
+      }, ms);
+      waiters.add(check);
+      check();
+    });
+  return {
+    write: (data) => {
+      socket.write(data);
+    },
+    received: () => text,
+    waitFor: (pattern, ms = 5_000) => until(() => pattern.test(text), `no match for ${pattern}`, ms),
+    closed: (ms = 5_000) => until(() => ended, 'the connection was not closed', ms),
+  };
 }

@@ -1,12 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createDefaultDispatcher, createHttpClient } from '@switchyard/client';
-import { coreError, isSwitchyardError, type SwitchyardError } from '@switchyard/core';
-import { type Balancer, createBalancer, createInstanceStats, createOutlierDetector } from '@switchyard/discovery';
-import { attachDeadline, parseTimeoutHeader, resilienceError, TIMEOUT_HEADER } from '@switchyard/resilience';
-import { errorBody, gatewayError, httpStatusOf, retryAfterOf } from './errors.ts';
-import { createProxyTrust, normalizeAddress, requestIdFor } from './headers.ts';
-import { composeMiddleware, type GatewayMiddleware } from './middleware.ts';
+import type { Duplex } from 'node:stream';
+import { createDefaultDispatcher, createHttpClient, defaultBreakerOptions } from '@switchyard/client';
+import { coreError, invalidConfig, isSwitchyardError, type SwitchyardError } from '@switchyard/core';
+import { createInstanceStats, createOutlierDetector } from '@switchyard/discovery';
 import {
+  attachDeadline,
+  createBreakerRegistry,
+  parseTimeoutHeader,
+  resilienceError,
+  TIMEOUT_HEADER,
+} from '@switchyard/resilience';
+import type { GatewayState } from './admin/state.ts';
+import { expectContinue } from './continue.ts';
+import { errorBody, gatewayError, httpStatusOf, retryAfterOf } from './errors.ts';
+import { normalizeAddress, requestIdFor } from './headers.ts';
+import type { RateLimitStoreFactories } from './middleware/build.ts';
+import type { GatewayMiddleware } from './middleware.ts';
+import {
+  breakerOverridesOf,
   type GatewayOptions,
   type ResolvedGatewayOptions,
   type ResolvedRoute,
@@ -14,15 +25,21 @@ import {
 } from './options.ts';
 import { normalizeRequestTarget } from './path.ts';
 import { type GatewayLogger, type InstanceSource, silentLogger } from './ports.ts';
-import { createProxy, requestHasBody } from './proxy.ts';
-import { createRouter } from './router.ts';
+import { requestHasBody } from './proxy.ts';
+import { createRuntimeSlot, type RuntimeSlot, retireRuntime, unchangeableOnReload } from './reload.ts';
+import { buildRuntime, type GatewayRuntime, type GatewayServices } from './runtime.ts';
+import { createStaticUpstreams, requireDiscovery } from './static-upstreams.ts';
+import { responseForUpgrade } from './upgrade.ts';
 
 /** Input of {@link createGatewayHandler} and `createGateway`. */
 export interface GatewayInput {
   /** Gateway options; validated with `resolveGatewayOptions` (root `gateway`). */
   readonly options: GatewayOptions;
-  /** Where instances of each route's service come from. */
-  readonly discovery: InstanceSource;
+  /**
+   * Where instances of each route's service come from. Required when a route names a `service`
+   * or aggregates; a gateway whose routes all have static `upstreams` needs none.
+   */
+  readonly discovery?: InstanceSource | undefined;
   /** Receives warnings (upstream failures) and errors; nothing is logged without it. */
   readonly logger?: GatewayLogger;
   /**
@@ -30,16 +47,54 @@ export interface GatewayInput {
    * @experimental
    */
   readonly middleware?: readonly GatewayMiddleware[];
+  /**
+   * Reads the config again for `POST /admin/reload` (the CLI re-reads its file). Without it
+   * the admin API answers reload requests with `SY_GATEWAY_RELOAD_UNAVAILABLE`.
+   */
+  readonly loadConfig?: () => GatewayOptions | Promise<GatewayOptions>;
+  /**
+   * Factories of the rate-limit stores that `rateLimit` middleware entries name in config and
+   * that live in adapter packages: `{ redis: createRedisRateLimitStore }` from
+   * `@switchyard/adapter-redis` serves `store: redis`. Without it such an entry fails at start.
+   */
+  readonly rateLimitStores?: RateLimitStoreFactories;
 }
 
 /** The gateway's request handling without a listener, for embedding in an existing node:http server. */
-export interface GatewayRequestHandler {
-  /** The validated options. */
+export interface GatewayRequestHandler extends GatewayState {
+  /** The validated options of the config in use (the latest one loaded). */
   readonly options: ResolvedGatewayOptions;
   /** A node:http `request` listener. */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * A node:http `upgrade` listener: routes a WebSocket upgrade like any request, runs the
+   * route's middleware (which may refuse it with the usual JSON error), then proxies it and
+   * splices the sockets. An open tunnel counts as in flight until either side closes it.
+   */
+  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /**
+   * A node:http `checkContinue` listener: the request is routed and its middleware run before
+   * the client is told `100 Continue` (when the proxy starts streaming the body), so a
+   * refusal is answered without it and with `Connection: close`.
+   */
+  readonly handleContinue: (req: IncomingMessage, res: ServerResponse) => void;
   /** Requests currently being served. */
   readonly inFlight: number;
+  /**
+   * Validates `options` and swaps them in: requests arriving afterwards use the new routes and
+   * middleware, requests in flight finish on the config they started with, and the old
+   * config's middleware is closed once they have. `host`, `port`, `admin` and `server` belong
+   * to the listeners and cannot change on reload.
+   *
+   * @throws SwitchyardError `SY_CONFIG_INVALID` listing every problem by path (including a
+   *   changed `gateway.port`); the running config stays in use
+   * @example
+   * ```ts
+   * handler.reload({ ...options, routes: [...options.routes, { path: '/api/users', service: 'users' }] });
+   * handler.configVersion; // 2
+   * ```
+   */
+  reload(options: GatewayOptions): void;
   /**
    * Lets in-flight requests finish for up to `shutdownTimeout`, then aborts those left and
    * closes the upstream pools. Responses sent meanwhile carry `Connection: close`; requests
@@ -74,20 +129,24 @@ interface InFlight {
 export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler {
   const options = resolveGatewayOptions(input.options);
   const logger = input.logger ?? silentLogger;
-  const router = createRouter(options.routes);
-  const isTrusted = createProxyTrust(options.trustedProxies);
   // One statistics store for the whole gateway: every route's balancer, the outlier detector
   // and the client's per-attempt feedback share it, so an instance failing on one route is
   // ejected for all of them.
   const stats = createInstanceStats();
   const outliers = createOutlierDetector({}, { stats });
-  const balancers = new Map<ResolvedRoute, Balancer>(
-    options.routes.map((route) => [route, createBalancer(route.balancer, { stats, outliers })]),
-  );
   // The gateway owns the dispatcher (the client leaves a given one open), so that shutdown can
   // destroy it when in-flight requests outlast `shutdownTimeout`.
   const dispatcher = createDefaultDispatcher();
-  const client = createHttpClient({ discovery: input.discovery, dispatcher, timeout: options.timeoutMs });
+  requireDiscovery(options.routes, input.discovery);
+  // Routes with static `upstreams` are services named `static:<route name>`, answered from the
+  // current config; the client treats them like any other service (balancer, breaker, retry).
+  const discovery = createStaticUpstreams(() => slot.runtime.options.routes, input.discovery);
+  // Breakers are per service; routes may override the defaults for their service.
+  const breakers = createBreakerRegistry({
+    defaults: defaultBreakerOptions,
+    overrides: breakerOverridesOf(options.routes),
+  });
+  const client = createHttpClient({ discovery, breakers, dispatcher, timeout: options.timeoutMs });
   client.onRetry((event) =>
     logger.warn(
       {
@@ -101,11 +160,26 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       'upstream not reached; retrying on another instance',
     ),
   );
-  const proxy = createProxy({
+  const services: GatewayServices = {
     client,
-    balancerFor: (route) => balancers.get(route) ?? createBalancer(route.balancer),
-  });
-  const chain = composeMiddleware(input.middleware ?? [], proxy);
+    stats,
+    outliers,
+    logger,
+    middleware: input.middleware ?? [],
+    rateLimitStores: input.rateLimitStores,
+    discovery,
+  };
+  let slot: RuntimeSlot;
+  try {
+    slot = createRuntimeSlot(buildRuntime(options, services));
+  } catch (err) {
+    void Promise.all([client.close(), dispatcher.close()]);
+    throw err;
+  }
+  let configVersion = 1;
+  let loadedAt = new Date();
+  // Runtimes replaced by a reload whose requests are still running, and their pending closes.
+  const retiring = new Set<RuntimeSlot>();
 
   const active = new Set<InFlight>();
   const drainWaiters = new Set<() => void>();
@@ -113,11 +187,31 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   let closed = false;
   let closePromise: Promise<void> | undefined;
 
+  // Requests that arrived through the 'upgrade' event: their route chain ends in the upgrade proxy.
+  const upgrades = new WeakSet<IncomingMessage>();
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Bytes the client sent after the request head go upstream first, once the sockets are spliced.
+    if (head.length > 0) socket.unshift(head);
+    upgrades.add(req);
+    handle(req, responseForUpgrade(req, socket));
+  }
+
+  function handleContinue(req: IncomingMessage, res: ServerResponse): void {
+    expectContinue(res);
+    handle(req, res);
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    // The request keeps the runtime it arrived under, even when a reload swaps it meanwhile.
+    const pinned = slot;
+    pinned.inFlight += 1;
     const entry: InFlight = { controller: new AbortController(), res };
     active.add(entry);
     res.once('close', () => {
       active.delete(entry);
+      pinned.inFlight -= 1;
+      if (pinned.retired && pinned.inFlight === 0) void retireRuntime(pinned, logger);
       if (!res.writableFinished) {
         entry.controller.abort(
           coreError('SY_CANCELLED', 'the client closed the connection before the response was sent'),
@@ -125,14 +219,19 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       }
       if (active.size === 0) for (const notify of drainWaiters) notify();
     });
-    serve(req, res, entry.controller.signal).catch((err: unknown) => {
+    serve(req, res, entry.controller.signal, pinned.runtime).catch((err: unknown) => {
       // Rendering the error itself failed; nothing sensible can be written any more.
       logger.error({ err, url: req.url }, 'gateway failed to answer a request');
       res.destroy();
     });
   }
 
-  async function serve(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal,
+    current: GatewayRuntime,
+  ): Promise<void> {
     const requestId = requestIdFor(req.headers['x-request-id']);
     const method = req.method ?? 'GET';
     let route: ResolvedRoute | undefined;
@@ -140,8 +239,14 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       if (closed) throw gatewayError('SY_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
       if (closing) res.setHeader('connection', 'close');
       const { path, query } = normalizeRequestTarget(req.url ?? '/');
-      const matched = router.match(method, path);
+      const matched = current.router.match(method, path, req);
       if (matched === undefined) {
+        const allow = current.router.allowedMethods(path, req);
+        if (allow.length > 0) {
+          throw gatewayError('SY_GATEWAY_METHOD_NOT_ALLOWED', `${method} is not allowed on ${shorten(path)}`, {
+            details: { method, path: shorten(path), allow: allow.join(', ') },
+          });
+        }
         throw gatewayError('SY_GATEWAY_ROUTE_NOT_FOUND', `no route for ${method} ${shorten(path)}`, {
           details: { method, path: shorten(path) },
         });
@@ -150,6 +255,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       const routeSignal = withBudget(req, signal);
       const peer = req.socket.remoteAddress;
       const clientAddress = peer === undefined ? undefined : normalizeAddress(peer);
+      const chain = upgrades.has(req) ? current.upgradeHandlerFor(route) : current.handlerFor(route);
       await chain({
         req,
         res,
@@ -161,7 +267,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         params: matched.params,
         rest: matched.rest,
         clientAddress,
-        trustedPeer: clientAddress !== undefined && isTrusted(clientAddress),
+        trustedPeer: clientAddress !== undefined && current.isTrusted(clientAddress),
         signal: routeSignal,
       });
     } catch (err) {
@@ -224,16 +330,38 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
     });
   }
 
+  function reload(given: GatewayOptions): void {
+    if (closing) throw gatewayError('SY_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down; reload refused');
+    const next = resolveGatewayOptions(given);
+    requireDiscovery(next.routes, input.discovery);
+    const refused = unchangeableOnReload(slot.runtime.options, next);
+    if (refused.length > 0) throw invalidConfig(refused);
+    const runtime = buildForReload(next, services);
+    const previous = slot;
+    slot = createRuntimeSlot(runtime);
+    configVersion += 1;
+    loadedAt = new Date();
+    retiring.add(previous);
+    void retireRuntime(previous, logger).then(() => retiring.delete(previous));
+    logger.info({ configVersion, routes: next.routes.length }, 'gateway config reloaded');
+  }
+
+  async function closeRuntimes(): Promise<void> {
+    const pending = [retireRuntime(slot, logger), ...[...retiring].map((s) => retireRuntime(s, logger))];
+    await Promise.all(pending);
+  }
+
   async function shutdown(): Promise<void> {
     closing = true;
-    const drained = await waitForDrain(options.shutdownTimeoutMs);
+    const shutdownTimeoutMs = slot.runtime.options.shutdownTimeoutMs;
+    const drained = await waitForDrain(shutdownTimeoutMs);
     closed = true;
     if (drained) {
-      await Promise.all([client.close(), dispatcher.close()]);
+      await Promise.all([client.close(), dispatcher.close(), closeRuntimes()]);
       return;
     }
     logger.warn(
-      { inFlight: active.size, shutdownTimeoutMs: options.shutdownTimeoutMs },
+      { inFlight: active.size, shutdownTimeoutMs },
       'gateway shutdown timeout reached; aborting in-flight requests',
     );
     const reason = gatewayError('SY_GATEWAY_SHUTTING_DOWN', 'the gateway closed before the request finished');
@@ -241,12 +369,28 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       entry.controller.abort(reason);
       entry.res.destroy();
     }
-    await Promise.all([client.close(), dispatcher.destroy(reason)]);
+    await Promise.all([client.close(), dispatcher.destroy(reason), closeRuntimes()]);
   }
 
   return {
-    options,
+    get options() {
+      return slot.runtime.options;
+    },
+    get configVersion() {
+      return configVersion;
+    },
+    get loadedAt() {
+      return loadedAt;
+    },
+    get draining() {
+      return closing;
+    },
+    services: { discovery, client, stats, outliers },
+    ...(input.loadConfig === undefined ? {} : { loadConfig: input.loadConfig }),
     handle,
+    handleUpgrade,
+    handleContinue,
+    reload,
     get inFlight() {
       return active.size;
     },
@@ -276,6 +420,10 @@ function sendError(
   };
   const retryAfter = retryAfterOf(error);
   if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
+  // RFC 9110 §15.5.6: a 405 lists the methods the target serves.
+  if (error.code === 'SY_GATEWAY_METHOD_NOT_ALLOWED' && typeof error.details.allow === 'string') {
+    headers.allow = error.details.allow;
+  }
   // The rest of an unread request body goes away with the connection instead of being read
   // and discarded (it may be large, or half-consumed by a failed upstream request).
   if (requestHasBody(req) && !req.complete) headers.connection = 'close';
@@ -312,4 +460,17 @@ function withBudget(req: IncomingMessage, signal: AbortSignal): AbortSignal {
 
 function shorten(path: string): string {
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/** Builds the runtime of a reloaded config; a middleware that cannot be built is a config problem. */
+function buildForReload(options: ResolvedGatewayOptions, services: GatewayServices): GatewayRuntime {
+  try {
+    return buildRuntime(options, services);
+  } catch (err) {
+    if (isSwitchyardError(err)) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    // buildMiddleware names the config path first: `gateway.routes[2].middleware: ...`.
+    const at = /^(gateway[^\s:]*): ([\s\S]*)$/.exec(message);
+    throw invalidConfig([{ path: at?.[1] ?? 'gateway', message: at?.[2] ?? message }]);
+  }
 }

@@ -29,6 +29,11 @@
  * @packageDocumentation
  */
 
+export type { AggregateBody, AggregateDeps } from './aggregate/handler.ts';
+export { createAggregateHandler } from './aggregate/handler.ts';
+export type { AggregateCallOptions, AggregateOptions, ResolvedAggregateOptions } from './aggregate/options.ts';
+export { aggregateOptionsSchema } from './aggregate/options.ts';
+export type { CallReport } from './aggregate/outcome.ts';
 export { apiKeyAuth, generateApiKey, hashApiKey } from './auth/api-key.ts';
 export { jwtAuth } from './auth/jwt.ts';
 export type {
@@ -39,10 +44,18 @@ export type {
   ResolvedJwtAuthOptions,
   ResolvedRemoteAuthOptions,
 } from './auth/options.ts';
-export { resolveApiKeyAuthOptions, resolveJwtAuthOptions, resolveRemoteAuthOptions } from './auth/options.ts';
+export {
+  apiKeyAuthOptionsSchema,
+  jwtAuthOptionsSchema,
+  remoteAuthOptionsSchema,
+  resolveApiKeyAuthOptions,
+  resolveJwtAuthOptions,
+  resolveRemoteAuthOptions,
+} from './auth/options.ts';
 export type { RemoteAuthDeps } from './auth/remote.ts';
 export { remoteAuth } from './auth/remote.ts';
 export { handleClientError } from './client-error.ts';
+export { expectContinue, sendContinue } from './continue.ts';
 export type { GatewayErrorBody, GatewayErrorCode, GatewayErrorCodeSpec } from './errors.ts';
 export {
   errorBody,
@@ -64,10 +77,39 @@ export {
   viaEntry,
   withoutHopByHop,
 } from './headers.ts';
+export { bodyLimit } from './middleware/body-limit.ts';
+export type { ClosableRateLimitStore, RateLimitStoreFactories } from './middleware/build.ts';
+export { parseByteSize, zByteSize } from './middleware/byte-size.ts';
+export { cors } from './middleware/cors.ts';
+export type { IpFilterDeps } from './middleware/ip-filter.ts';
+export { addressMatcher, clientAddressOf, ipFilter } from './middleware/ip-filter.ts';
+export type {
+  BodyLimitOptions,
+  CorsOptions,
+  IpFilterOptions,
+  MiddlewareEntryOptions,
+  MiddlewareKind,
+  RedisRateLimitStoreConfig,
+} from './middleware/options.ts';
+export {
+  bodyLimitOptionsSchema,
+  corsOptionsSchema,
+  ipFilterOptionsSchema,
+  middlewareKinds,
+} from './middleware/options.ts';
 export type { GatewayContext, GatewayIdentity, GatewayMiddleware, RouteHandler } from './middleware.ts';
 export { composeMiddleware } from './middleware.ts';
-export type { GatewayOptions, ResolvedGatewayOptions, ResolvedRoute, RouteOptions } from './options.ts';
+export type {
+  GatewayOptions,
+  ResolvedGatewayOptions,
+  ResolvedRoute,
+  ResolvedStaticUpstreams,
+  RouteBreakerOptions,
+  RouteOptions,
+  RouteRetryOptions,
+} from './options.ts';
 export {
+  breakerOverridesOf,
   gatewayOptionsSchema,
   HttpMethod,
   RouteMatch,
@@ -87,5 +129,10 @@ export { createMemoryRateLimitStore } from './rate-limit/memory-store.ts';
 export { rateLimit } from './rate-limit/middleware.ts';
 export type { RateLimitKey, RateLimitOptions, ResolvedRateLimitOptions } from './rate-limit/options.ts';
 export { rateLimitOptionsSchema, resolveRateLimitOptions } from './rate-limit/options.ts';
-export type { RoutableRoute, RouteMatchResult, Router } from './router.ts';
+export { gatewayRetry } from './retry-default.ts';
+export type { HeaderCondition, RoutableRoute, RoutedRequest, RouteMatchResult, Router } from './router.ts';
 export { createRouter } from './router.ts';
+export type { ResolvedServerLimits, ServerLimitsOptions } from './server-limits.ts';
+export { serverLimitsSchema } from './server-limits.ts';
+export { STATIC_SERVICE_PREFIX, staticServiceName } from './static-upstreams.ts';
+export { isWebSocketUpgrade } from './upgrade.ts';

@@ -35,6 +35,11 @@ export interface GatewayContext {
    * `'api-key'` keys read `subject` and `apiKeyId`.
    */
   identity?: GatewayIdentity;
+  /**
+   * The most request-body bytes the proxy forwards; set by the `bodyLimit` middleware. A body
+   * that grows past it fails the request with `SY_GATEWAY_PAYLOAD_TOO_LARGE` (413). Absent: no limit.
+   */
+  bodyLimit?: number;
 }
 
 /** The caller's identity as an auth middleware establishes it (see {@link GatewayContext.identity}). */

@@ -1,12 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
-import { describeError, type HttpClient, type HttpResponse, type HttpRetryOptions } from '@switchyard/client';
+import { Readable } from 'node:stream';
+import { describeError, type HttpClient, type HttpResponse } from '@switchyard/client';
 import { isSwitchyardError, type JsonValue, type SwitchyardError } from '@switchyard/core';
 import type { Balancer } from '@switchyard/discovery';
+import { sendContinue } from './continue.ts';
 import { gatewayError } from './errors.ts';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { downstreamResponseHeaders, type OutgoingHeaders, upstreamRequestHeaders, withoutHopByHop } from './headers.ts';
 import type { GatewayContext, RouteHandler } from './middleware.ts';
 import type { ResolvedRoute } from './options.ts';
+import { upstreamPath } from './upstream-path.ts';
+
+/** What an upstream failure is reported against: the route's name, its service and timeout. */
+export interface UpstreamTarget {
+  readonly name: string;
+  readonly service: string;
+  readonly timeoutMs: number;
+}
 
 /** What {@link createProxy} needs. */
 export interface ProxyDependencies {
@@ -15,21 +24,6 @@ export interface ProxyDependencies {
   /** The balancer of a route (one per route, so round robin rotates per route). */
   readonly balancerFor: (route: ResolvedRoute) => Balancer;
 }
-
-/**
- * How the gateway retries: once, at once, on another instance, and only when the request
- * never left (the connection was refused, no instance answered the lookup). A client that
- * talks to the gateway decides for itself whether to repeat a request that may have reached
- * an upstream; the gateway passes 5xx answers and timeouts through. The client's own rules
- * still apply: only idempotent requests, or requests with an `Idempotency-Key`, are repeated,
- * and a streamed body only while none of it was read.
- */
-export const gatewayRetry: HttpRetryOptions = Object.freeze({
-  maxAttempts: 2,
-  backoff: Object.freeze({ initial: 0, max: 0, jitter: 'none' as const }),
-  statuses: Object.freeze([]) as unknown as number[],
-  afterSend: false,
-});
 
 /**
  * True when the request has a body to stream: a `Transfer-Encoding`, or a `Content-Length`
@@ -47,7 +41,7 @@ export function requestHasBody(req: IncomingMessage): boolean {
  *
  * - The client picks the instance (the route's balancer), applies the service's circuit
  *   breaker, times the response headers with the route timeout (capped by the caller's
- *   `switchyard-timeout-ms` budget, which it forwards), and retries per {@link gatewayRetry}.
+ *   `switchyard-timeout-ms` budget, which it forwards), and retries per the route's `retry` (by default `gatewayRetry`).
  * - Its failures become the gateway's codes: `SY_GATEWAY_UPSTREAM_FAILED` (502),
  *   `SY_GATEWAY_UPSTREAM_TIMEOUT` (504), `SY_GATEWAY_NO_HEALTHY_INSTANCE` and
  *   `SY_GATEWAY_DISCOVERY_FAILED` (503); an open breaker stays `SY_RESILIENCE_CIRCUIT_OPEN` (503).
@@ -64,49 +58,130 @@ export function requestHasBody(req: IncomingMessage): boolean {
 export function createProxy(deps: ProxyDependencies): RouteHandler {
   return async (ctx) => {
     const { route } = ctx;
+    const { service } = route;
+    if (service === undefined) throw new Error(`route ${route.name} has no service to proxy to`);
+    const target: UpstreamTarget = { name: route.name, service, timeoutMs: route.timeoutMs };
+    const upload = requestHasBody(ctx.req) ? streamedBody(ctx) : undefined;
     let response: HttpResponse;
     try {
-      response = await deps.client.request(route.service, {
+      response = await deps.client.request(service, {
         method: ctx.method,
-        path: `${route.stripPrefix ? ctx.rest : ctx.path}${ctx.query}`,
+        path: upstreamPath(ctx),
         headers: upstreamRequestHeaders(ctx.req.headers, {
           requestId: ctx.requestId,
           clientAddress: ctx.clientAddress,
           trusted: ctx.trustedPeer,
           protocol: (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
         }),
-        body: requestHasBody(ctx.req) ? streamedBody(ctx.req) : null,
+        body: upload?.stream ?? null,
         signal: ctx.signal,
         timeout: route.timeoutMs,
         balancer: deps.balancerFor(route),
-        retry: gatewayRetry,
+        retry: route.retry,
       });
     } catch (err) {
-      throw toGatewayError(err, route);
+      // A body past `ctx.bodyLimit` is the client's fault (413), whatever the client made of
+      // the upload it saw cut short.
+      throw upload?.tooLarge() ?? toGatewayError(err, target);
     }
-    await relay(ctx, route, response);
+    await relay(ctx, target, response);
   };
+}
+
+/** A request body on its way upstream. */
+interface Upload {
+  readonly stream: Readable;
+  /** The `SY_GATEWAY_PAYLOAD_TOO_LARGE` error once the body went past `ctx.bodyLimit`. */
+  tooLarge(): SwitchyardError | undefined;
 }
 
 /**
  * The request body as a stream the client may destroy. undici destroys the body of a request
  * that fails; were that the IncomingMessage, Node would destroy the client socket before the
- * 502/504 could be written. The pass-through keeps back-pressure (`pipe` pauses the client
- * when the upstream is slow) and buffers no more than its high-water mark.
+ * 502/504 could be written. The stream keeps back-pressure (the client is paused while the
+ * upstream is slow) and buffers no more than its high-water mark.
+ *
+ * Nothing is read from the client until the upstream asks for the body, that is once an
+ * instance was picked and connected: a client waiting on `Expect: 100-continue` gets its
+ * `100 Continue` then, so a refusal by a middleware or a failure to reach any instance is
+ * answered before it uploads anything. Bytes are counted against `ctx.bodyLimit` as they
+ * arrive (a chunked body has no length to check up front): past it the upload is cut, the
+ * client is no longer read, and the request fails with `SY_GATEWAY_PAYLOAD_TOO_LARGE`.
+ * Request trailers are not forwarded: undici cannot send them.
  */
-function streamedBody(req: IncomingMessage): Readable {
-  const body = new PassThrough();
+function streamedBody(ctx: GatewayContext): Upload {
+  const { req, res, bodyLimit } = ctx;
+  let failure: SwitchyardError | undefined;
+  let started = false;
+  let received = 0;
+  const detach = (): void => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+  };
+  const onData = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (bodyLimit !== undefined && received > bodyLimit) {
+      detach();
+      req.pause();
+      failure = gatewayError(
+        'SY_GATEWAY_PAYLOAD_TOO_LARGE',
+        `the request body is larger than the limit of ${bodyLimit} bytes on route ${ctx.route.name}`,
+        { details: { limit: bodyLimit, route: ctx.route.name } },
+      );
+      body.destroy(failure);
+      return;
+    }
+    if (!body.push(chunk)) req.pause();
+  };
+  const onEnd = (): void => {
+    detach();
+    body.push(null);
+  };
+  const body = new Readable({
+    read() {
+      if (started) {
+        req.resume();
+        return;
+      }
+      started = true;
+      sendContinue(res);
+      if (req.readableEnded) {
+        body.push(null);
+        return;
+      }
+      req.on('data', onData);
+      req.on('end', onEnd);
+    },
+    destroy(err, callback) {
+      // The upstream exchange failed or the body went past its limit: stop reading the client.
+      detach();
+      if (!req.readableEnded) req.pause();
+      callback(err);
+    },
+  });
   // undici reports body errors through the request; once it has let go of the stream, a client
   // abort arriving late must not surface as an unhandled 'error' event.
   body.on('error', () => {});
   req.on('error', (err) => body.destroy(err));
-  req.pipe(body);
-  return body;
+  return { stream: body, tooLarge: () => failure };
 }
 
-async function relay(ctx: GatewayContext, route: ResolvedRoute, response: HttpResponse): Promise<void> {
+async function relay(ctx: GatewayContext, route: UpstreamTarget, response: HttpResponse): Promise<void> {
   const { res } = ctx;
-  res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers, ctx.requestId));
+  const headers = downstreamResponseHeaders(response.headers, ctx.requestId);
+  // Headers a middleware already set on the response (CORS, RateLimit) win over the upstream's:
+  // writeHead's own argument would otherwise take precedence. `Vary` is a list both sides add
+  // to (CORS varies on Origin, the upstream on what it negotiated), so the two are merged.
+  for (const name of res.getHeaderNames()) {
+    if (name === 'vary' && headers.vary !== undefined)
+      res.setHeader('vary', mergeVary(res.getHeader('vary'), headers.vary));
+    delete headers[name];
+  }
+  // Trailer fields are relayed after the body (RFC 9110 §6.5); `Trailer` announces them. They
+  // need chunked framing, which Node uses when the upstream sent no Content-Length.
+  const announced = response.headers.trailer;
+  if (announced !== undefined && headers['content-length'] === undefined) headers.trailer = announced;
+  res.writeHead(response.statusCode, headers);
   if (ctx.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
     // No body by definition (RFC 9110 §9.3.2, §15.3.5, §15.4.5); drain whatever undici holds.
     response.body.resume();
@@ -114,7 +189,7 @@ async function relay(ctx: GatewayContext, route: ResolvedRoute, response: HttpRe
     return;
   }
   try {
-    await pipeBody(response.body, res);
+    await pipeBody(response.body, res, () => response.trailers);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     throw bodyError(route, response, err);
@@ -124,12 +199,18 @@ async function relay(ctx: GatewayContext, route: ResolvedRoute, response: HttpRe
 /**
  * Streams `body` to `res` with back-pressure (`pipe`), resolving once `res` finished. Either
  * side failing destroys both: a client that leaves aborts the upstream body, and a body that
- * fails cuts the client connection, the only signal left once headers were sent.
+ * fails cuts the client connection, the only signal left once headers were sent. When the
+ * body has ended, `trailers()` (the upstream's trailer fields, hop-by-hop ones dropped) are
+ * added before `res` ends; Node sends them on chunked responses only.
  * `stream.pipeline` does the same but builds an `AbortController` per call, whose abort on
  * completion creates a `DOMException` with a stack trace: a measurable share of the gateway's
  * CPU per response (bench/gateway).
  */
-function pipeBody(body: Readable, res: ServerResponse): Promise<void> {
+function pipeBody(
+  body: Readable,
+  res: ServerResponse,
+  trailers?: () => Readonly<Record<string, string>>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (err: unknown): void => {
@@ -150,12 +231,25 @@ function pipeBody(body: Readable, res: ServerResponse): Promise<void> {
       settled = true;
       resolve();
     });
-    body.pipe(res);
+    body.once('end', () => {
+      if (settled) return;
+      const fields = trailers === undefined ? {} : relayedTrailers(trailers());
+      if (Object.keys(fields).length > 0) res.addTrailers(fields);
+      res.end();
+    });
+    body.pipe(res, { end: false });
   });
 }
 
+/** Trailer fields that may travel on: no hop-by-hop or framing fields (RFC 9110 §6.5.1). */
+function relayedTrailers(fields: Readonly<Record<string, string>>): OutgoingHeaders {
+  const out = withoutHopByHop(fields);
+  for (const name of ['content-length', 'content-type', 'host', 'authorization', 'set-cookie']) delete out[name];
+  return out;
+}
+
 /** The response body failed midway (its pause timer, a reset): the client connection will be cut. */
-function bodyError(route: ResolvedRoute, response: HttpResponse, err: unknown): SwitchyardError {
+function bodyError(route: UpstreamTarget, response: HttpResponse, err: unknown): SwitchyardError {
   const address = addressOf(response.instance);
   const where = `upstream ${route.service} (${address})`;
   const details = { service: route.service, route: route.name, instance: response.instance.id, address };
@@ -181,7 +275,7 @@ function bodyError(route: ResolvedRoute, response: HttpResponse, err: unknown): 
  * (`SY_CANCELLED`, `SY_RESILIENCE_CIRCUIT_OPEN`, `SY_RESILIENCE_DEADLINE_EXCEEDED`) pass
  * through; a refused retry stands for the failure behind it.
  */
-export function toGatewayError(err: unknown, route: ResolvedRoute): unknown {
+export function toGatewayError(err: unknown, route: UpstreamTarget): unknown {
   if (isSwitchyardError(err, 'SY_RESILIENCE_RETRY_BUDGET_EXHAUSTED') && err.cause !== undefined) {
     return toGatewayError(err.cause, route);
   }
@@ -228,4 +322,17 @@ export function toGatewayError(err: unknown, route: ResolvedRoute): unknown {
 
 function addressOf(instance: { address: string; port: number }): string {
   return `${instance.address.includes(':') ? `[${instance.address}]` : instance.address}:${instance.port}`;
+}
+
+/** The union of two `Vary` values, first occurrence order, case-insensitive; `*` absorbs the rest. */
+function mergeVary(own: number | string | string[] | undefined, upstream: string | string[]): string {
+  const seen = new Map<string, string>();
+  for (const value of [own, upstream].flat()) {
+    if (value === undefined) continue;
+    for (const item of String(value).split(',')) {
+      const name = item.trim();
+      if (name !== '' && !seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name);
+    }
+  }
+  return seen.has('*') ? '*' : [...seen.values()].join(', ');
 }

@@ -237,3 +237,233 @@ describe('parseRoutePattern', () => {
     });
   }
 });
+
+function req(headers: Record<string, string | string[]>): { headers: Record<string, string | string[]> } {
+  return { headers };
+}
+
+describe('createRouter hosts', () => {
+  test('exact hosts compare case-insensitively, without port or trailing dot', () => {
+    const router = createRouter([route('api', '/', { hosts: ['api.example.com'] })]);
+    for (const host of [
+      'api.example.com',
+      'API.Example.COM',
+      'api.example.com:8443',
+      'api.example.com.',
+      'Api.Example.com.:80',
+    ]) {
+      assert.equal(router.match('GET', '/x', req({ host }))?.route.id, 'api', host);
+    }
+    for (const host of ['example.com', 'x.api.example.com', 'api.example.co', '']) {
+      assert.equal(router.match('GET', '/x', req({ host })), undefined, host);
+    }
+    assert.equal(router.match('GET', '/x'), undefined, 'no request: no host');
+    assert.equal(router.match('GET', '/x', req({})), undefined, 'no Host header');
+  });
+
+  test('a wildcard matches one or more labels below its suffix, not the apex', () => {
+    const router = createRouter([route('wild', '/', { hosts: ['*.example.com'] })]);
+    assert.equal(router.match('GET', '/', req({ host: 'a.example.com' }))?.route.id, 'wild');
+    assert.equal(router.match('GET', '/', req({ host: 'a.b.Example.com:1' }))?.route.id, 'wild');
+    assert.equal(router.match('GET', '/', req({ host: 'example.com' })), undefined);
+    assert.equal(router.match('GET', '/', req({ host: 'badexample.com' })), undefined);
+  });
+
+  test('IPv6 literal hosts keep their brackets; the port is dropped', () => {
+    const router = createRouter([route('v6', '/', { hosts: ['[::1]'] })]);
+    assert.equal(router.match('GET', '/', req({ host: '[::1]:8080' }))?.route.id, 'v6');
+    assert.equal(router.match('GET', '/', req({ host: '[::2]' })), undefined);
+  });
+
+  test('exact host beats wildcard, longer wildcard beats shorter, any host last, even over a more specific path', () => {
+    const routes = [
+      route('any', '/api/orders/:id', { match: 'exact' }),
+      route('wild', '/api', { hosts: ['*.example.com'] }),
+      route('eu', '/api', { hosts: ['*.eu.example.com'] }),
+      route('exact', '/', { hosts: ['shop.eu.example.com', 'other.test'] }),
+    ];
+    for (const order of [routes, [...routes].reverse(), [routes[2], routes[0], routes[3], routes[1]]]) {
+      const router = createRouter(order as TestRoute[]);
+      const at = (host: string) => router.match('GET', '/api/orders/1', req({ host }))?.route.id;
+      assert.equal(at('shop.eu.example.com'), 'exact');
+      assert.equal(at('other.test'), 'exact');
+      assert.equal(at('x.eu.example.com'), 'eu');
+      assert.equal(at('x.example.com'), 'wild');
+      assert.equal(at('elsewhere.test'), 'any');
+    }
+  });
+
+  test('a host route that misses the path falls back to less specific host routes', () => {
+    const router = createRouter([route('admin', '/admin', { hosts: ['a.test'] }), route('rest', '/')]);
+    assert.equal(router.match('GET', '/admin/x', req({ host: 'a.test' }))?.route.id, 'admin');
+    assert.equal(router.match('GET', '/shop', req({ host: 'a.test' }))?.route.id, 'rest');
+  });
+});
+
+describe('createRouter headers', () => {
+  test('exact value, whole-value regex, presence and absence; names are case-insensitive', () => {
+    const router = createRouter([
+      route('exact', '/', { headers: { 'X-Version': '2' } }),
+      route('regex', '/', { headers: { 'x-tenant': { regex: 'acme-[0-9]+' } } }),
+      route('present', '/', { headers: { 'x-debug': { present: true } } }),
+      route('absent', '/', { headers: { authorization: { present: false } } }),
+    ]);
+    const at = (headers: Record<string, string | string[]>) => router.match('GET', '/', req(headers))?.route.id;
+    assert.equal(at({ 'x-version': '2', authorization: 'x' }), 'exact');
+    assert.equal(at({ 'x-version': '3', authorization: 'x' }), undefined);
+    assert.equal(at({ 'x-tenant': 'acme-42', authorization: 'x' }), 'regex');
+    assert.equal(at({ 'x-tenant': 'acme-42x', authorization: 'x' }), undefined, 'the regex must match the whole value');
+    assert.equal(at({ 'x-tenant': 'xacme-42', authorization: 'x' }), undefined);
+    assert.equal(at({ 'x-debug': '', authorization: 'x' }), 'present');
+    assert.equal(at({}), 'absent');
+    assert.equal(at({ authorization: 'x' }), undefined);
+  });
+
+  test('a header on several lines matches when any line matches (headersDistinct)', () => {
+    const router = createRouter([route('v2', '/', { headers: { 'x-version': '2' } })]);
+    const request = { headers: { 'x-version': '1, 2' }, headersDistinct: { 'x-version': ['1', '2'] } };
+    assert.equal(router.match('GET', '/', request)?.route.id, 'v2');
+    assert.equal(router.match('GET', '/', req({ 'x-version': ['1', '2'] }))?.route.id, 'v2');
+    assert.equal(router.match('GET', '/', req({ 'x-version': '1, 2' })), undefined, 'one line is one value');
+  });
+
+  test('more header conditions beat fewer, after the path rules and before the method fit', () => {
+    const routes = [
+      route('plain', '/api', { methods: ['GET'] }),
+      route('one', '/api', { headers: { 'x-a': '1' } }),
+      route('two', '/api', { headers: { 'x-a': '1', 'x-b': { present: true } } }),
+      route('longer-path', '/api/orders'),
+    ];
+    for (const order of [routes, [...routes].reverse(), [routes[1], routes[3], routes[0], routes[2]]]) {
+      const router = createRouter(order as TestRoute[]);
+      const at = (path: string, headers: Record<string, string>) => router.match('GET', path, req(headers))?.route.id;
+      assert.equal(at('/api/x', { 'x-a': '1', 'x-b': '' }), 'two');
+      assert.equal(at('/api/x', { 'x-a': '1' }), 'one');
+      assert.equal(at('/api/x', {}), 'plain');
+      assert.equal(at('/api/orders', { 'x-a': '1', 'x-b': '' }), 'longer-path', 'the path rules come first');
+    }
+  });
+
+  test('equally specific routes with different conditions do not depend on declaration order', () => {
+    const a = route('a', '/', { headers: { 'x-a': '1' } });
+    const b = route('b', '/', { headers: { 'x-b': '1' } });
+    const both = req({ 'x-a': '1', 'x-b': '1' });
+    assert.equal(
+      createRouter([a, b]).match('GET', '/', both)?.route.id,
+      createRouter([b, a]).match('GET', '/', both)?.route.id,
+    );
+  });
+
+  test('an invalid regex fails at build time', () => {
+    assert.throws(() => createRouter([route('bad', '/', { headers: { 'x-a': { regex: '(' } } })]), /header x-a/);
+  });
+});
+
+describe('createRouter allowedMethods', () => {
+  test('lists the methods served at the path, HEAD with GET, in a fixed order', () => {
+    const router = createRouter([
+      route('read', '/items', { methods: ['GET'] }),
+      route('write', '/items/:id', { methods: ['PUT', 'DELETE'] }),
+      route('opts', '/items', { methods: ['OPTIONS', 'POST'] }),
+      route('other-host', '/items', { methods: ['PATCH'], hosts: ['b.test'] }),
+    ]);
+    assert.equal(router.match('DELETE', '/items', req({ host: 'a.test' })), undefined);
+    assert.deepEqual(router.allowedMethods('/items', req({ host: 'a.test' })), ['GET', 'HEAD', 'POST', 'OPTIONS']);
+    assert.deepEqual(router.allowedMethods('/items/1', req({ host: 'a.test' })), [
+      'GET',
+      'HEAD',
+      'POST',
+      'PUT',
+      'DELETE',
+      'OPTIONS',
+    ]);
+    assert.deepEqual(router.allowedMethods('/items', req({ host: 'b.test' })), [
+      'GET',
+      'HEAD',
+      'POST',
+      'PATCH',
+      'OPTIONS',
+    ]);
+    assert.deepEqual(router.allowedMethods('/nothing'), []);
+  });
+
+  test('header conditions apply: a route whose headers do not hold does not count', () => {
+    const router = createRouter([route('v2', '/v', { methods: ['POST'], headers: { 'x-v': '2' } })]);
+    assert.deepEqual(router.allowedMethods('/v', req({ 'x-v': '2' })), ['POST']);
+    assert.deepEqual(router.allowedMethods('/v', req({})), []);
+  });
+});
+
+describe('createRouter precedence with hosts and headers', () => {
+  test('declaration order never changes the winner (property)', () => {
+    const routeArb = fc.record({
+      segments: fc.array(fc.oneof(fc.constantFrom('a', 'b'), fc.constant(':p')), { maxLength: 2 }),
+      match: fc.constantFrom<'prefix' | 'exact'>('prefix', 'exact'),
+      methods: fc.option(fc.subarray(['GET', 'POST'], { minLength: 1 }), { nil: undefined }),
+      hosts: fc.option(fc.subarray(['a.test', 'x.a.test', '*.a.test', '*.x.a.test'], { minLength: 1 }), {
+        nil: undefined,
+      }),
+      headers: fc.subarray(['x-1', 'x-2', 'x-3']),
+    });
+    const requestArb = fc.record({
+      method: fc.constantFrom('GET', 'POST'),
+      segments: fc.array(fc.constantFrom('a', 'b', 'x'), { maxLength: 3 }),
+      host: fc.constantFrom('a.test', 'x.a.test', 'y.x.a.test', 'other.test'),
+      headers: fc.subarray(['x-1', 'x-2', 'x-3']),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(routeArb, { maxLength: 8 }),
+        fc.array(requestArb, { minLength: 1, maxLength: 10 }),
+        fc.func(fc.integer()),
+        (specs, requests, order) => {
+          const routes = dedupeFull(
+            specs.map((spec, i): TestRoute => {
+              let n = 0;
+              const parts = spec.segments.map((s) => (s === ':p' ? `:p${n++}` : s));
+              const headers = Object.fromEntries(spec.headers.map((h) => [h, { present: true }]));
+              return {
+                id: `r${i}`,
+                path: `/${parts.join('/')}`,
+                match: spec.match,
+                ...(spec.methods === undefined ? {} : { methods: spec.methods }),
+                ...(spec.hosts === undefined ? {} : { hosts: spec.hosts }),
+                ...(spec.headers.length === 0 ? {} : { headers }),
+              };
+            }),
+          );
+          const shuffled = [...routes].sort((x, y) => order(x.id) - order(y.id) || x.id.localeCompare(y.id));
+          const a = createRouter(routes);
+          const b = createRouter(shuffled);
+          for (const r of requests) {
+            const path = `/${r.segments.join('/')}`;
+            const request = req({ host: r.host, ...Object.fromEntries(r.headers.map((h) => [h, 'v'])) });
+            assert.equal(a.match(r.method, path, request)?.route.id, b.match(r.method, path, request)?.route.id);
+            assert.deepEqual(a.allowedMethods(path, request), b.allowedMethods(path, request));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Drops routes options validation would reject: same shape and headers, overlapping hosts and methods. */
+function dedupeFull(routes: readonly TestRoute[]): TestRoute[] {
+  const kept: TestRoute[] = [];
+  const overlap = (x: readonly string[] | undefined, y: readonly string[] | undefined) =>
+    x === undefined || y === undefined ? x === undefined && y === undefined : x.some((v) => y.includes(v));
+  for (const candidate of routes) {
+    const parsed = parseRoutePattern(candidate.path);
+    assert.ok(parsed.ok, candidate.path);
+    const key = `${patternShape(parsed.pattern, candidate.match)} ${JSON.stringify(Object.keys(candidate.headers ?? {}).sort())}`;
+    const clash = kept.some((other) => {
+      const otherParsed = parseRoutePattern(other.path);
+      if (!otherParsed.ok) return false;
+      const otherKey = `${patternShape(otherParsed.pattern, other.match)} ${JSON.stringify(Object.keys(other.headers ?? {}).sort())}`;
+      return otherKey === key && overlap(other.methods, candidate.methods) && overlap(other.hosts, candidate.hosts);
+    });
+    if (!clash) kept.push(candidate);
+  }
+  return kept;
+}

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { resolveOptions, zDuration } from '@switchyard/core';
 import { z } from 'zod';
-import { zHeaderName } from './identity.ts';
+import { zHeaderName } from './header-name.ts';
 
 /** JWS algorithms `jwtAuth` accepts in `algorithms`. `none` is never one of them. */
 export const asymmetricAlgorithms = [
@@ -100,6 +100,9 @@ function publicKeyProblem(key: string | Record<string, unknown>): string | undef
   }
 }
 
+/** The options of `jwtAuth`, as a strict zod schema (the `jwt` middleware entry). */
+export const jwtAuthOptionsSchema = jwtSchema;
+
 /** Options of {@link jwtAuth}: the input form (durations as `"30s"` or milliseconds). */
 export type JwtAuthOptions = z.input<typeof jwtSchema>;
 
@@ -179,6 +182,9 @@ const apiKeySchema = z.strictObject({
   realm: z.string().min(1).default('switchyard'),
 });
 
+/** The options of `apiKeyAuth`, as a strict zod schema (the `apiKey` middleware entry). */
+export const apiKeyAuthOptionsSchema = apiKeySchema;
+
 /** Options of {@link apiKeyAuth}. */
 export type ApiKeyAuthOptions = z.input<typeof apiKeySchema>;
 /** {@link ApiKeyAuthOptions} validated, defaulted and frozen. */
@@ -220,6 +226,9 @@ const remoteSchema = z.strictObject({
   optional: z.boolean().default(false),
   realm: z.string().min(1).default('switchyard'),
 });
+
+/** The options of `remoteAuth`, as a strict zod schema (the `remoteAuth` middleware entry). */
+export const remoteAuthOptionsSchema = remoteSchema;
 
 /** Options of {@link remoteAuth}. */
 export type RemoteAuthOptions = z.input<typeof remoteSchema>;

@@ -1,7 +1,8 @@
-import { configIssues, invalidConfig, zDuration } from '@switchyard/core';
+import { configIssues, invalidConfig } from '@switchyard/core';
 import * as z from 'zod';
 import type { GatewayContext } from '../middleware.ts';
 import type { GatewayLogger } from '../ports.ts';
+import { namedKeySchema, rateLimitFields } from './fields.ts';
 import type { RateLimitStore } from './gcra.ts';
 
 /** What a request is counted by: a built-in source, or a function of the context. */
@@ -22,13 +23,7 @@ const isLogger = (value: unknown): value is GatewayLogger =>
   typeof (value as GatewayLogger).error === 'function';
 
 const keySchema = z.union([
-  z.enum(['ip', 'api-key', 'jwt-sub']),
-  z
-    .string()
-    .regex(/^header:[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, {
-      message: 'expected "ip", "api-key", "jwt-sub", "header:<name>" or a function (ctx) => string',
-    })
-    .transform((v) => v as `header:${string}`),
+  namedKeySchema,
   z.custom<(ctx: GatewayContext) => string | undefined>((v) => typeof v === 'function'),
 ]);
 
@@ -37,12 +32,7 @@ const keySchema = z.union([
  * the closest known one.
  */
 export const rateLimitOptionsSchema = z.strictObject({
-  /** Requests admitted per `period`, the sustained rate. */
-  limit: z.number().int().min(1),
-  /** The period `limit` counts over: `"1s"`, `"1m"`, `"1h"` or milliseconds. */
-  period: zDuration().refine((ms) => ms > 0, { message: 'expected a duration > 0, such as "1m"' }),
-  /** Requests that may pass at once from a fresh key. @default limit */
-  burst: z.number().int().min(1).optional(),
+  ...rateLimitFields,
   /** What requests are counted by. @default 'ip' */
   key: keySchema.default('ip'),
   /**
@@ -50,28 +40,10 @@ export const rateLimitOptionsSchema = z.strictObject({
    * every route this middleware runs on. @default 'route'
    */
   scope: z.enum(['route', 'gateway']).default('route'),
-  /** Names of the routes limited; the others pass untouched. @default every route */
-  routes: z.array(z.string().min(1)).min(1).optional(),
   /** Where quotas live. @default an in-memory store for this gateway */
   store: z
     .custom<RateLimitStore>(isStore, { message: 'expected a RateLimitStore (an object with consume())' })
     .optional(),
-  /**
-   * When the store fails (Redis unreachable): `'open'` admits the request and logs a warning
-   * once per outage; `'closed'` answers 503 `SY_GATEWAY_RATE_LIMIT_UNAVAILABLE`. @default 'open'
-   */
-  onStoreError: z.enum(['open', 'closed']).default('open'),
-  /**
-   * Response headers: `'draft'` sends `RateLimit-Limit`, `RateLimit-Remaining`,
-   * `RateLimit-Reset` (seconds); `'ietf'` the combined `RateLimit` and `RateLimit-Policy`
-   * fields of the IETF draft; `'none'` neither (429s still carry `Retry-After`). @default 'draft'
-   */
-  headers: z.enum(['draft', 'ietf', 'none']).default('draft'),
-  /** The policy name in `RateLimit`/`RateLimit-Policy` (`'ietf'` headers). @default 'default' */
-  policy: z
-    .string()
-    .regex(/^[A-Za-z*][A-Za-z0-9_\-.:%*/]*$/, { message: 'expected an sf-token such as "default"' })
-    .default('default'),
   /** Where the fail-open warning goes. @default nothing is logged */
   logger: z.custom<GatewayLogger>(isLogger, { message: 'expected a logger with warn() and error()' }).optional(),
 });
