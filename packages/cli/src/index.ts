@@ -24,6 +24,11 @@ export { CONFIG_VERSION, serviceProcessSchema, switchyardConfigSchema } from './
 export { substituteEnv } from './env-substitution.ts';
 export type { CliErrorCode } from './errors.ts';
 export { cliError, cliErrorCodes } from './errors.ts';
+export type { GatewayCommandOptions } from './gateway-command.ts';
+export { DEFAULT_ADMIN, runGateway } from './gateway-command.ts';
+export type { JsonLogger } from './json-logger.ts';
+export { createJsonLogger } from './json-logger.ts';
+export { JSON_SCHEMA_PATH, switchyardJsonSchema, switchyardJsonSchemaText } from './json-schema.ts';
 export type { LoadedConfig } from './load-config.ts';
 export { loadConfigFile, parseConfig } from './load-config.ts';
 export type { RunningSystem, SystemOutput } from './system.ts';

@@ -13,6 +13,7 @@ import { createGateway, type Gateway } from '@switchyard/gateway';
 import { type ManagedInstance, type OutputOptions, startInstance } from './child-process.ts';
 import { cliError } from './errors.ts';
 import type { LoadedConfig } from './load-config.ts';
+import { gatewayRateLimitStores } from './rate-limit-stores.ts';
 import { renderTable, type StatusRow } from './status-table.ts';
 
 /** Where the supervisor prints. */
@@ -74,7 +75,11 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
 
     const discovery = createDiscoveryClient({ source: registrySource(registry) });
     cleanups.push(async () => discovery.close());
-    const gateway: Gateway = await createGateway({ options: config.gateway, discovery });
+    const gateway: Gateway = await createGateway({
+      options: config.gateway,
+      discovery,
+      rateLimitStores: gatewayRateLimitStores(),
+    });
     cleanups.push(() => gateway.close());
 
     const specs = Object.entries(config.services).flatMap(([service, svc]) =>
