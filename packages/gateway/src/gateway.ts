@@ -4,6 +4,7 @@ import { type AdminServer, startAdminServer } from './admin/server.ts';
 import { handleClientError } from './client-error.ts';
 import { gatewayError } from './errors.ts';
 import { createGatewayHandler, type GatewayInput, type GatewayRequestHandler } from './handler.ts';
+import { listen } from './listen.ts';
 import type { GatewayOptions, ResolvedGatewayOptions } from './options.ts';
 import { silentLogger } from './ports.ts';
 import { connectionsCheckingIntervalFor } from './server-limits.ts';
@@ -157,22 +158,6 @@ export async function createGateway(input: GatewayInput): Promise<Gateway> {
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      server.off('listening', onListening);
-      reject(err);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
 }
 
 async function shutdown(server: Server, handler: GatewayRequestHandler): Promise<void> {

@@ -11,7 +11,7 @@ export type OutgoingHeaders = Record<string, string | string[]>;
  * RFC 9110 §7.6.1 connection-specific fields, plus the legacy `Keep-Alive` and
  * `Proxy-Connection`. They describe one hop and must not be forwarded.
  */
-const hopByHop: ReadonlySet<string> = new Set([
+export const hopByHopHeaders: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -46,7 +46,7 @@ export function withoutHopByHop(headers: HeaderRecord): OutgoingHeaders {
   const named = connectionTokens(headers.connection);
   const out: OutgoingHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHop.has(name) || named.has(name)) continue;
+    if (value === undefined || hopByHopHeaders.has(name) || named.has(name)) continue;
     out[name] = value;
   }
   return out;

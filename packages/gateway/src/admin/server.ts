@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isSwitchyardError } from '@switchyard/core';
 import { handleClientError } from '../client-error.ts';
 import { errorBody, gatewayError } from '../errors.ts';
 import { requestIdFor } from '../headers.ts';
+import { listen } from '../listen.ts';
 import type { GatewayLogger } from '../ports.ts';
 import type { ResolvedAdminOptions } from './options.ts';
 import type { GatewayState } from './state.ts';
@@ -150,20 +151,4 @@ async function reload(state: GatewayState, logger: GatewayLogger): Promise<Answe
     };
   }
   return { status: 200, body: { configVersion: state.configVersion, loadedAt: state.loadedAt.toISOString() } };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      server.off('listening', onListening);
-      reject(err);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
 }

@@ -1,5 +1,6 @@
 import { zDuration } from '@switchyard/core';
 import * as z from 'zod';
+import { hopByHopHeaders } from '../headers.ts';
 import { planCalls } from './plan.ts';
 import { parseSize } from './size.ts';
 
@@ -16,15 +17,7 @@ export const defaultMaxBodySize = 1024 * 1024;
  * (in `forwardHeaders` or a call's `headers`) is an error.
  */
 export const managedHeaders: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...hopByHopHeaders,
   'host',
   'content-length',
   'expect',
