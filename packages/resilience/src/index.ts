@@ -65,7 +65,13 @@ export type {
   RetryOn,
   RetryOptions,
 } from './retry-options.ts';
-export { defaultRetryAfter, defaultRetryOnError, resolveRetryOptions, retryOptionsSchema } from './retry-options.ts';
+export {
+  backoffSchema,
+  defaultRetryAfter,
+  defaultRetryOnError,
+  resolveRetryOptions,
+  retryOptionsSchema,
+} from './retry-options.ts';
 export type { TimeoutDeps, TimeoutPolicy } from './timeout.ts';
 export { createTimeout } from './timeout.ts';
 export type { ExtraResultOf, WrappedPolicy } from './wrap.ts';

@@ -113,17 +113,27 @@ export function defaultRetryAfter(outcome: unknown): number | undefined {
 const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value === 'function';
 
 /**
- * Schema for {@link RetryOptions}: strict, defaults included; functions and the budget are
- * checked for shape and kept by reference.
+ * Schema for a {@link BackoffInput}: strict, durations as `"100ms"`/`"5s"` or milliseconds,
+ * `max` at least `initial`; a missing field (or the whole object) takes `defaults`.
+ *
+ * @example
+ * ```ts
+ * backoffSchema({ initial: 100, max: 30_000, factor: 2, jitter: 'full' }).parse({ initial: '1s' });
+ * // { initial: 1000, max: 30000, factor: 2, jitter: 'full' }
+ * ```
  */
-export const retryOptionsSchema = z.strictObject({
-  maxAttempts: z.number().int().min(1).default(3),
-  backoff: z
+export function backoffSchema(defaults: {
+  initial: number;
+  max: number;
+  factor: number;
+  jitter: 'full' | 'decorrelated' | 'none';
+}) {
+  return z
     .strictObject({
-      initial: zDuration().default(100),
-      max: zDuration().default(10_000),
-      factor: z.number().min(1).default(2),
-      jitter: z.enum(['full', 'decorrelated', 'none']).default('full'),
+      initial: zDuration().default(defaults.initial),
+      max: zDuration().default(defaults.max),
+      factor: z.number().min(1).default(defaults.factor),
+      jitter: z.enum(['full', 'decorrelated', 'none']).default(defaults.jitter),
     })
     .superRefine((value, ctx) => {
       if (value.max < value.initial) {
@@ -134,7 +144,16 @@ export const retryOptionsSchema = z.strictObject({
         });
       }
     })
-    .default({ initial: 100, max: 10_000, factor: 2, jitter: 'full' }),
+    .default(defaults);
+}
+
+/**
+ * Schema for {@link RetryOptions}: strict, defaults included; functions and the budget are
+ * checked for shape and kept by reference.
+ */
+export const retryOptionsSchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).default(3),
+  backoff: backoffSchema({ initial: 100, max: 10_000, factor: 2, jitter: 'full' }),
   retryOn: z
     .strictObject({
       error: z
