@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { etcdErrorCodes } from '@switchyard/adapter-etcd';
 import { kubernetesErrorCodes } from '@switchyard/adapter-kubernetes';
+import { natsErrorCodes } from '@switchyard/adapter-nats';
+import { postgresErrorCodes } from '@switchyard/adapter-postgres';
+import { rabbitMqErrorCodes } from '@switchyard/adapter-rabbitmq';
 import { redisErrorCodes } from '@switchyard/adapter-redis';
 import { cliErrorCodes } from '@switchyard/cli';
 import { clientErrorCodes } from '@switchyard/client';
@@ -10,6 +13,7 @@ import { coreErrorCodes } from '@switchyard/core';
 import { discoveryErrorCodes } from '@switchyard/discovery';
 import { gatewayErrorCodes } from '@switchyard/gateway';
 import { resilienceErrorCodes } from '@switchyard/resilience';
+import { sagaErrorCodes } from '@switchyard/saga';
 import { serviceErrorCodes } from '@switchyard/service';
 
 const tables = {
@@ -19,10 +23,14 @@ const tables = {
   client: clientErrorCodes,
   gateway: gatewayErrorCodes,
   service: serviceErrorCodes,
+  saga: sagaErrorCodes,
   cli: cliErrorCodes,
   redis: redisErrorCodes,
   etcd: etcdErrorCodes,
   kubernetes: kubernetesErrorCodes,
+  postgres: postgresErrorCodes,
+  nats: natsErrorCodes,
+  rabbitmq: rabbitMqErrorCodes,
 };
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
@@ -55,10 +63,14 @@ it('codes follow SY_<AREA>_<WHAT> and each package uses its own area', () => {
     client: ['CLIENT'],
     gateway: ['GATEWAY'],
     service: ['SERVICE'],
+    saga: ['SAGA', 'BUS'],
     cli: ['CLI'],
     redis: ['REDIS'],
     etcd: ['ETCD'],
     kubernetes: ['KUBERNETES'],
+    postgres: ['POSTGRES'],
+    nats: ['NATS'],
+    rabbitmq: ['RABBITMQ'],
   };
   for (const [pkg, table] of Object.entries(tables)) {
     for (const code of Object.keys(table)) {

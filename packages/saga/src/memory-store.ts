@@ -1,5 +1,5 @@
 import { sagaError } from './errors.ts';
-import { listPage } from './internal/list-page.ts';
+import { listPage } from './saga-list.ts';
 import {
   activeSagaStatuses,
   type ClaimRequest,

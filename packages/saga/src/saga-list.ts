@@ -1,5 +1,5 @@
-import { sagaError } from '../errors.ts';
-import type { SagaPage, SagaQuery, SagaRecord } from '../store.ts';
+import { sagaError } from './errors.ts';
+import type { SagaPage, SagaQuery, SagaRecord } from './store.ts';
 
 /** The default and the largest page size of `SagaStore.list`. */
 export const DEFAULT_LIST_LIMIT = 100;
@@ -20,8 +20,8 @@ export function encodeCursor(record: Pick<SagaRecord, 'createdAt' | 'id'>): stri
 export function decodeCursor(cursor: string): ListCursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
-      return { createdAt: value[0], id: value[1] };
+    if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
+      return { createdAt: value[0] as number, id: value[1] };
     }
   } catch {
     // fall through to the error below
