@@ -9,7 +9,7 @@ export const allowedInternal: Readonly<Record<string, readonly string[]>> = {
   resilience: ['core'],
   telemetry: ['core'],
   discovery: ['core', 'resilience'],
-  client: ['core', 'resilience', 'discovery'],
+  client: ['core', 'resilience', 'discovery', 'telemetry'],
   gateway: ['core', 'resilience', 'discovery', 'client', 'telemetry'],
   saga: ['core', 'resilience', 'discovery', 'client', 'telemetry'],
   mesh: ['core', 'discovery'],

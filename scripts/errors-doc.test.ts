@@ -14,11 +14,13 @@ import { discoveryErrorCodes } from '@switchyard/discovery';
 import { gatewayErrorCodes } from '@switchyard/gateway';
 import { resilienceErrorCodes } from '@switchyard/resilience';
 import { sagaErrorCodes } from '@switchyard/saga';
+import { telemetryErrorCodes } from '@switchyard/telemetry';
 import { serviceErrorCodes } from '@switchyard/service';
 
 const tables = {
   core: coreErrorCodes,
   resilience: resilienceErrorCodes,
+  telemetry: telemetryErrorCodes,
   discovery: discoveryErrorCodes,
   client: clientErrorCodes,
   gateway: gatewayErrorCodes,
@@ -59,6 +61,7 @@ it('codes follow SY_<AREA>_<WHAT> and each package uses its own area', () => {
   const areas: Record<string, string[]> = {
     core: ['CONFIG', 'CANCELLED'],
     resilience: ['RESILIENCE'],
+    telemetry: ['TELEMETRY'],
     discovery: ['DISCOVERY'],
     client: ['CLIENT'],
     gateway: ['GATEWAY'],
