@@ -73,6 +73,7 @@ export async function runUp(opts: { config: string; readyFile?: string }): Promi
         JSON.stringify({
           gateway: system.gatewayUrl,
           registry: system.registryUrl,
+          ...(system.metricsUrl ? { metrics: system.metricsUrl } : {}),
           dataDir: system.dataDir,
           instances: system.instances.map((i) => ({ id: i.spec.id, service: i.spec.service, pid: i.pid })),
         }),

@@ -2,6 +2,7 @@ import { zDuration } from '@switchyard/core';
 import { registryOptionsSchema } from '@switchyard/discovery';
 import { gatewayOptionsSchema } from '@switchyard/gateway';
 import * as z from 'zod';
+import { upTelemetrySchema } from './telemetry-config.ts';
 
 /** The config format version this build understands (`version: 1`, `version: "1.0"`). */
 export const CONFIG_VERSION = { major: 1, minor: 0 } as const;
@@ -44,6 +45,8 @@ export const switchyardConfigSchema = z.strictObject({
       serviceProcessSchema,
     )
     .default({}),
+  /** Tracing and metrics for `up`'s embedded components, `OTEL_*` for services; absent = off. */
+  telemetry: upTelemetrySchema.optional(),
 });
 
 /** `switchyard.yaml` as written (before defaults). */

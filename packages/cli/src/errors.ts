@@ -26,6 +26,11 @@ export const cliErrorCodes = {
     summary: 'Not every instance turned healthy within `startupTimeout`.',
     retryable: false,
   },
+  SY_CLI_METRICS_LISTEN_FAILED: {
+    summary:
+      'The `/metrics` listener of `telemetry.metrics` could not bind its host and port (in use, or not permitted).',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link cliErrorCodes}. */

@@ -15,6 +15,7 @@ import { cliError } from './errors.ts';
 import type { LoadedConfig } from './load-config.ts';
 import { gatewayRateLimitStores } from './rate-limit-stores.ts';
 import { renderTable, type StatusRow } from './status-table.ts';
+import { type SystemTelemetry, startSystemTelemetry } from './system-telemetry.ts';
 
 /** Where the supervisor prints. */
 export interface SystemOutput {
@@ -28,6 +29,8 @@ export interface SystemOutput {
 export interface RunningSystem {
   readonly registryUrl: string;
   readonly gatewayUrl: string;
+  /** `http://host:port/metrics` of the embedded components, when `telemetry.metrics` serves one. */
+  readonly metricsUrl?: string | undefined;
   readonly dataDir: string;
   readonly instances: readonly ManagedInstance[];
   /** The status table rows at the moment everything turned healthy. */
@@ -63,6 +66,13 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
   try {
     const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(baseDir, config.dataDir);
     mkdirSync(dataDir, { recursive: true });
+    // First, so the registry and gateway built below record into the real metrics and tracer.
+    let telemetry: SystemTelemetry | undefined;
+    if (config.telemetry !== undefined) {
+      const started = await startSystemTelemetry(config.telemetry);
+      telemetry = started;
+      cleanups.push(() => started.close());
+    }
     // Registrations persist in the data directory, so a restarted supervisor keeps them.
     const registry: Registry = createRegistry({ dataFile: join(dataDir, 'registry.db') });
     cleanups.push(async () => registry.close());
@@ -72,6 +82,7 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
       port: config.registry.port,
     });
     cleanups.push(() => registryServer.close());
+    telemetry?.watchRegistry(registry);
 
     const discovery = createDiscoveryClient({ source: registrySource(registry) });
     cleanups.push(async () => discovery.close());
@@ -92,6 +103,8 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
           argv,
           cwd: svc.cwd ? resolve(baseDir, svc.cwd) : baseDir,
           env: {
+            // With `telemetry:`: OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME; the service's `env` wins.
+            ...(telemetry ? { ...telemetry.env, OTEL_SERVICE_NAME: service } : {}),
             ...svc.env,
             PORT: '0',
             SWITCHYARD_HOST: '127.0.0.1',
@@ -134,6 +147,7 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
     say('');
     say(`  gateway   ${gateway.url}`);
     say(`  registry  ${registryServer.url}  (Consul-compatible API)`);
+    if (telemetry?.metricsUrl) say(`  metrics   ${telemetry.metricsUrl}`);
     if (firstRoute) say(`\n  try: curl -s ${gateway.url}${firstRoute.path}`);
     say('\n  Ctrl-C stops everything.');
 
@@ -144,7 +158,15 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
       });
     }
 
-    return { registryUrl: registryServer.url, gatewayUrl: gateway.url, dataDir, instances, rows, stop };
+    return {
+      registryUrl: registryServer.url,
+      gatewayUrl: gateway.url,
+      metricsUrl: telemetry?.metricsUrl,
+      dataDir,
+      instances,
+      rows,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

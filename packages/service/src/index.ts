@@ -38,6 +38,9 @@ export {
 } from './options.ts';
 export type { RegisterSelfDeps, RegisterSelfOptions, SelfCheckOption, SelfRegistration } from './register-self.ts';
 export { registerSelf } from './register-self.ts';
+export type { RequestTelemetryOptions, RouteOf } from './request-telemetry.ts';
+export { instrumentRequests, UNMATCHED_ROUTE } from './request-telemetry.ts';
+export type { ServiceTelemetryOptions } from './service-telemetry.ts';
 export { drainServer } from './shutdown.ts';
 export type { RequestHandler, RunningService, ServiceCheckOption, StartServiceOptions } from './start-service.ts';
 export { startService } from './start-service.ts';

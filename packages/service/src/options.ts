@@ -60,18 +60,30 @@ const registrationFields = {
 };
 
 /** Schema for the environment-independent part of {@link StartServiceOptions}. */
-export const serviceOptionsSchema = z.strictObject({
-  ...registrationFields,
-  host: z.string().min(1).default('127.0.0.1'),
-  port: zPort().default(0),
-  /** Address advertised to the registry; defaults to `host` (or 127.0.0.1 when host is a wildcard). */
-  advertiseAddress: z.string().min(1).optional(),
-  healthPath: z.string().startsWith('/').default('/health'),
-  check: z
-    .preprocess(withDefaultType, z.discriminatedUnion('type', [z.strictObject(httpCheckFields), ttlCheckSchema]))
-    .prefault({}),
-  shutdownTimeout: zDuration().default(10_000),
-});
+export const serviceOptionsSchema = z
+  .strictObject({
+    ...registrationFields,
+    host: z.string().min(1).default('127.0.0.1'),
+    port: zPort().default(0),
+    /** Address advertised to the registry; defaults to `host` (or 127.0.0.1 when host is a wildcard). */
+    advertiseAddress: z.string().min(1).optional(),
+    healthPath: z.string().startsWith('/').default('/health'),
+    /** Path of the Prometheus exposition (served when metrics are set up); `false` never serves it. */
+    metricsPath: z.union([z.string().startsWith('/'), z.literal(false)]).default('/metrics'),
+    check: z
+      .preprocess(withDefaultType, z.discriminatedUnion('type', [z.strictObject(httpCheckFields), ttlCheckSchema]))
+      .prefault({}),
+    shutdownTimeout: zDuration().default(10_000),
+  })
+  .superRefine((options, ctx) => {
+    if (options.metricsPath === options.healthPath) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metricsPath'],
+        message: `expected a path other than healthPath (${options.healthPath})`,
+      });
+    }
+  });
 
 /** Validated service options; durations in milliseconds. */
 export type ResolvedServiceOptions = z.output<typeof serviceOptionsSchema>;

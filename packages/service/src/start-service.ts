@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { formatDuration, HealthStatus } from '@switchyard/core';
 import type { Disposable } from '@switchyard/resilience';
+import { metricsHandler } from '@switchyard/telemetry';
 import { admitRequest } from './deadline.ts';
 import { serviceError } from './errors.ts';
 import {
@@ -16,6 +17,13 @@ import {
   stderrLogger,
 } from './keep-registered.ts';
 import { type ResolvedServiceOptions, resolveServiceOptions } from './options.ts';
+import { instrumentRequests, type RouteOf } from './request-telemetry.ts';
+import {
+  exposableGlobalMetrics,
+  type OwnTelemetry,
+  type ServiceTelemetryOptions,
+  setupServiceTelemetry,
+} from './service-telemetry.ts';
 import { drainServer, onShutdownSignal } from './shutdown.ts';
 
 /** A plain Node request handler; frameworks expose one (`app.routing`, `fastify.routing`, ...). */
@@ -70,6 +78,28 @@ export interface StartServiceOptions {
   registrationClient?: RegistrationClient;
   /** Where lifecycle lines go. @default JSON lines on stderr */
   logger?: ServiceLogger;
+  /**
+   * Names each request's route for its server span (`GET /orders/:id`) and the `route` label of
+   * the request metrics: a template or a name, never the raw path (each distinct value is a
+   * metric series). Called once per request, before the handler; `undefined` (or a throw)
+   * counts the request as `unmatched`.
+   * @default every request is `unmatched` and its span is named by the method alone
+   */
+  routeOf?: RouteOf;
+  /**
+   * Path serving the Prometheus exposition of the process's metrics, when metrics are set up
+   * (`setGlobalMetrics(createMetrics())` before `startService`, or the `telemetry` option);
+   * otherwise requests to it go to `handler` like any other. `false` never serves it.
+   * @default "/metrics"
+   */
+  metricsPath?: string | false;
+  /**
+   * Sets up telemetry for this process before the server starts, and shuts it down on close:
+   * `true` or `setupTelemetry()` options (`serviceName` defaults to `name`, `instanceId` to the
+   * id) plus `metrics` (`createMetrics()` options, or `false`). The OTLP exporter turns on from
+   * `OTEL_EXPORTER_OTLP_ENDPOINT`. Leave it out when the process calls `setupTelemetry()` itself.
+   */
+  telemetry?: true | ServiceTelemetryOptions;
 }
 
 /** The `check` option of {@link StartServiceOptions}; durations as `"5s"` or milliseconds. */
@@ -125,24 +155,48 @@ export interface RunningService {
  * ```
  */
 export async function startService(input: StartServiceOptions): Promise<RunningService> {
-  const { handler, ready, onClose, registrationClient, logger = stderrLogger, ...rest } = input;
+  const { handler, ready, onClose, registrationClient, logger = stderrLogger, routeOf, telemetry, ...rest } = input;
   const options = resolveServiceOptions(rest);
+  const id = options.id ?? `${options.name}-${process.pid}`;
   let draining = false;
 
+  // Before the server is built: the request instruments resolve the global metrics once.
+  const ownTelemetry: OwnTelemetry | undefined =
+    telemetry === undefined ? undefined : setupServiceTelemetry(telemetry, options.name, id);
+  const metrics = options.metricsPath === false ? undefined : exposableGlobalMetrics();
+  const serveMetrics =
+    metrics === undefined ? undefined : metricsHandler(metrics, { path: options.metricsPath || '/metrics' });
+  let port = 0;
+  const handle = instrumentRequests(
+    (req, res) => {
+      if (!admitRequest(req, res)) return;
+      return handler(req, res);
+    },
+    { routeOf, host: options.host, port: () => port },
+  );
+
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
-    if (req.url === options.healthPath && (req.method === 'GET' || req.method === 'HEAD')) {
+    const path = pathOf(req.url);
+    if (path === options.healthPath && (req.method === 'GET' || req.method === 'HEAD')) {
       const ok = !draining && (ready?.() ?? true);
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ status: ok ? 'passing' : 'critical' }));
       return;
     }
-    if (!admitRequest(req, res)) return;
-    handler(req, res);
+    if (serveMetrics !== undefined && path === options.metricsPath) {
+      serveMetrics(req, res);
+      return;
+    }
+    handle(req, res);
   });
 
-  const port = await listen(server, options);
+  try {
+    port = await listen(server, options);
+  } catch (err) {
+    await ownTelemetry?.close();
+    throw err;
+  }
   const address = options.advertiseAddress ?? advertise(options.host);
-  const id = options.id ?? `${options.name}-${process.pid}`;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   const ownClient =
     registrationClient === undefined && options.registry ? registryUrlClient(options.registry) : undefined;
@@ -184,6 +238,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       await keeper.stop();
       await ownClient?.close();
       await drainServer(server, 0);
+      await ownTelemetry?.close();
       throw serviceError(
         'SY_SERVICE_REGISTRATION_FAILED',
         `${options.name}: could not register ${id} with ${registryName} within ${formatDuration(options.registrationTimeout)}`,
@@ -204,6 +259,8 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       await ownClient?.close();
       const drained = await drainServer(server, options.shutdownTimeout);
       await onClose?.();
+      // Last, so spans of the drained requests and of onClose are flushed.
+      await ownTelemetry?.close();
       logger.info({ service: options.name, id, drained }, 'service stopped');
       return drained;
     })();
@@ -259,6 +316,12 @@ function listen(server: Server, options: Readonly<ResolvedServiceOptions>): Prom
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+function pathOf(url: string | undefined): string {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
 }
 
 function advertise(host: string): string {
