@@ -50,6 +50,11 @@ export const postgresSagaStoreOptionsSchema = z
       .default(5000),
     /** The most writes committed in one statement; more wait for the next one. @default 500 */
     maxBatch: z.number().int().min(1).max(10_000).default(500),
+    /**
+     * Batch statements in flight at once (each on its own connection; a saga is in at most
+     * one). One statement's round trip is the limit with one; a few overlap it. @default 3
+     */
+    batchesInFlight: z.number().int().min(1).max(100).default(3),
   })
   .superRefine((value, ctx) => {
     if (value.url !== undefined && value.pool !== undefined) {
@@ -73,6 +78,7 @@ export interface ResolvedPostgresSagaStoreOptions {
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
   readonly maxBatch: number;
+  readonly batchesInFlight: number;
 }
 
 /**
@@ -91,7 +97,7 @@ export function resolvePostgresSagaStoreOptions(
 ): ResolvedPostgresSagaStoreOptions {
   const result = postgresSagaStoreOptionsSchema.safeParse(input, { reportInput: true });
   if (!result.success) throw invalidConfig(configIssues(postgresSagaStoreOptionsSchema, result.error, root));
-  const { url, pool, schema, poolSize, connectTimeout, maxBatch } = result.data;
+  const { url, pool, schema, poolSize, connectTimeout, maxBatch, batchesInFlight } = result.data;
   // Frozen shallowly rather than with resolveOptions: deep-freezing would freeze the caller's pool.
-  return Object.freeze({ url, pool, schema, poolSize, connectTimeoutMs: connectTimeout, maxBatch });
+  return Object.freeze({ url, pool, schema, poolSize, connectTimeoutMs: connectTimeout, maxBatch, batchesInFlight });
 }

@@ -64,7 +64,10 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   let initialising: Promise<void> | undefined;
   let closed = false;
   let queue: Pending[] = [];
-  let flushing: Promise<void> | undefined;
+  /** Saga ids with a write in a batch in flight: their next write waits for a later batch. */
+  const busy = new Set<string>();
+  const running = new Set<Promise<void>>();
+  let scheduled = false;
 
   const closedError = () =>
     sagaError(
@@ -133,15 +136,18 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     for (const item of batch) await commit([item]);
   };
 
-  /** Takes the next batch: one write per saga id, the others wait for the next batch. */
-  const take = (): Pending[] => {
+  /**
+   * Takes the next batch: one write per saga id, and none for a saga already in a batch in
+   * flight (its writes stay in order); the others wait for a later batch.
+   */
+  const take = (size: number): Pending[] => {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
-    const ids = new Set<string>();
     for (const item of queue) {
-      if (batch.length >= resolved.maxBatch || ids.has(item.write.saga.id)) rest.push(item);
+      const id = item.write.saga.id;
+      if (batch.length >= size || busy.has(id)) rest.push(item);
       else {
-        ids.add(item.write.saga.id);
+        busy.add(id);
         batch.push(item);
       }
     }
@@ -149,11 +155,42 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     return batch;
   };
 
-  const flush = async (): Promise<void> => {
-    // One turn of the event loop first, so writes issued together make the first batch too.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (queue.length > 0) await commit(take());
-    flushing = undefined;
+  /**
+   * Starts batches while fewer than `batchesInFlight` are running, sharing the queue among the
+   * free slots so the statements run side by side on the server (its work per write, not the
+   * round trip, is what a statement costs). A batch that ends starts the next at once with
+   * whatever queued meanwhile: that is the group commit.
+   */
+  const pump = (): void => {
+    while (running.size < resolved.batchesInFlight && queue.length > 0) {
+      const slots = resolved.batchesInFlight - running.size;
+      const batch = take(Math.min(resolved.maxBatch, Math.ceil(queue.length / slots)));
+      if (batch.length === 0) return;
+      const done: Promise<void> = commit(batch).finally(() => {
+        for (const item of batch) busy.delete(item.write.saga.id);
+        running.delete(done);
+        pump();
+      });
+      running.add(done);
+    }
+  };
+
+  /** Waits one turn of the event loop first, so writes issued together make one batch. */
+  const schedule = (): void => {
+    if (scheduled || running.size >= resolved.batchesInFlight) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      pump();
+    });
+  };
+
+  /** Resolves once every queued and running write has settled. */
+  const drain = async (): Promise<void> => {
+    while (running.size > 0 || queue.length > 0) {
+      if (running.size === 0) pump();
+      await Promise.all(running);
+    }
   };
 
   const enqueue = async (op: 'create' | 'update', write: SagaWrite, expected: number | null): Promise<void> => {
@@ -161,8 +198,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     if (closed) throw closedError();
     return new Promise<void>((resolve, reject) => {
       queue.push({ op, write, expected, resolve, reject });
-      // While a commit is in flight, new writes only queue: the flush loop takes them next.
-      flushing ??= flush();
+      schedule();
     });
   };
 
@@ -224,7 +260,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
       if (closed) return;
       closed = true;
       // Writes already queued are committed (or fail) before the pool goes.
-      await flushing;
+      await drain();
       await initialising?.catch(() => {});
       if (owned) await pool.end().catch(() => {});
     },
