@@ -113,14 +113,15 @@ const noop = (): void => {};
 export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions = {}): RedisRateLimitStore {
   const resolved = resolveRedisRateLimitStoreOptions(options);
   const { keyPrefix, commandTimeoutMs } = resolved;
-  // Auto-pipelining: decisions issued in one tick go out in one write, each still its own
-  // round trip.
+  // No auto-pipelining: ioredis already writes each command at once and Redis answers in
+  // order; measured with 50 decisions in flight (bench/ratelimit), its per-tick batching made
+  // EVALSHA about a quarter slower, where it speeds up a plain SET.
   const { client, owned, where } = connectStore({
     url: resolved.url,
     client: resolved.client,
     commandTimeoutMs,
     connectionName: 'switchyard-rate-limit-store',
-    autoPipelining: true,
+    autoPipelining: false,
   });
   // The middleware passes one request object for every decision: its arguments are built once.
   const prepared = new WeakMap<RedisRateLimitRequest, Prepared>();
