@@ -17,7 +17,7 @@ export const allowedInternal: Readonly<Record<string, readonly string[]>> = {
   testing: ['core', 'discovery', 'gateway', 'service'],
   cli: ['*'],
   dashboard: [],
-  'example-shop': ['core', 'service'],
+  'example-shop': ['core', 'resilience', 'discovery', 'client', 'telemetry', 'saga', 'service'],
 };
 
 /** Packages that must stay pure: no I/O modules and no runtime dependency but these. */
