@@ -34,15 +34,16 @@
 export { defaultBreakerOptions, httpOutcomeClassifier } from './breaker-defaults.ts';
 export type { ClientErrorCode } from './errors.ts';
 export { clientError, clientErrorCodes } from './errors.ts';
+export type { HttpBodyFlow, HttpBodySink } from './exchange.ts';
 export type {
   HttpClient,
   HttpRequestBody,
   HttpRequestOptions,
-  HttpResponse,
   HttpRetryEvent,
   QueryValue,
 } from './http-client.ts';
 export { createDefaultDispatcher, createHttpClient } from './http-client.ts';
+export type { HttpResponse } from './http-response.ts';
 export { IDEMPOTENCY_KEY_HEADER, isIdempotentMethod, isRetryableRequest } from './idempotency.ts';
 export type {
   DurationInput,

@@ -30,6 +30,7 @@ import { createRuntimeSlot, type RuntimeSlot, retireRuntime, unchangeableOnReloa
 import { buildRuntime, type GatewayRuntime, type GatewayServices } from './runtime.ts';
 import { createStaticUpstreams, requireDiscovery } from './static-upstreams.ts';
 import { responseForUpgrade } from './upgrade.ts';
+import { cancelUpstream, type RoutedContext, type UpstreamCancel, upstreamCancel } from './upstream-cancel.ts';
 
 /** Input of {@link createGatewayHandler} and `createGateway`. */
 export interface GatewayInput {
@@ -107,6 +108,8 @@ export interface GatewayRequestHandler extends GatewayState {
 interface InFlight {
   readonly controller: AbortController;
   readonly res: ServerResponse;
+  /** Aborted together with `controller`: the upstream attempt the proxy sent. */
+  readonly upstream: UpstreamCancel;
 }
 
 /**
@@ -206,20 +209,25 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
     // The request keeps the runtime it arrived under, even when a reload swaps it meanwhile.
     const pinned = slot;
     pinned.inFlight += 1;
-    const entry: InFlight = { controller: new AbortController(), res };
+    const entry: InFlight = {
+      controller: new AbortController(),
+      res,
+      upstream: { signal: undefined, abort: undefined },
+    };
     active.add(entry);
-    res.once('close', () => {
+    // `on`, not `once`: 'close' comes once per response, and `once` wraps the listener.
+    res.on('close', () => {
       active.delete(entry);
       pinned.inFlight -= 1;
       if (pinned.retired && pinned.inFlight === 0) void retireRuntime(pinned, logger);
       if (!res.writableFinished) {
-        entry.controller.abort(
-          coreError('SY_CANCELLED', 'the client closed the connection before the response was sent'),
-        );
+        const reason = coreError('SY_CANCELLED', 'the client closed the connection before the response was sent');
+        entry.controller.abort(reason);
+        cancelUpstream(entry.upstream, reason);
       }
       if (active.size === 0) for (const notify of drainWaiters) notify();
     });
-    serve(req, res, entry.controller.signal, pinned.runtime).catch((err: unknown) => {
+    serve(req, res, entry, pinned.runtime).catch((err: unknown) => {
       // Rendering the error itself failed; nothing sensible can be written any more.
       logger.error({ err, url: req.url }, 'gateway failed to answer a request');
       res.destroy();
@@ -229,9 +237,10 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   async function serve(
     req: IncomingMessage,
     res: ServerResponse,
-    signal: AbortSignal,
+    entry: InFlight,
     current: GatewayRuntime,
   ): Promise<void> {
+    const signal = entry.controller.signal;
     const requestId = requestIdFor(req.headers['x-request-id']);
     const method = req.method ?? 'GET';
     let route: ResolvedRoute | undefined;
@@ -253,10 +262,11 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       }
       route = matched.route;
       const routeSignal = withBudget(req, signal);
+      entry.upstream.signal = routeSignal;
       const peer = req.socket.remoteAddress;
       const clientAddress = peer === undefined ? undefined : normalizeAddress(peer);
       const chain = upgrades.has(req) ? current.upgradeHandlerFor(route) : current.handlerFor(route);
-      await chain({
+      const ctx: RoutedContext = {
         req,
         res,
         requestId,
@@ -269,7 +279,9 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         clientAddress,
         trustedPeer: clientAddress !== undefined && current.isTrusted(clientAddress),
         signal: routeSignal,
-      });
+        [upstreamCancel]: entry.upstream,
+      };
+      await chain(ctx);
     } catch (err) {
       fail(err, { req, res, requestId, method, route, signal });
     }
@@ -367,6 +379,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
     const reason = gatewayError('SY_GATEWAY_SHUTTING_DOWN', 'the gateway closed before the request finished');
     for (const entry of active) {
       entry.controller.abort(reason);
+      cancelUpstream(entry.upstream, reason);
       entry.res.destroy();
     }
     await Promise.all([client.close(), dispatcher.destroy(reason), closeRuntimes()]);

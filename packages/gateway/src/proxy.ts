@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { describeError, type HttpClient, type HttpResponse } from '@switchyard/client';
+import {
+  describeError,
+  type HttpBodyFlow,
+  type HttpBodySink,
+  type HttpClient,
+  type HttpResponse,
+} from '@switchyard/client';
 import { isSwitchyardError, type JsonValue, type SwitchyardError } from '@switchyard/core';
 import type { Balancer } from '@switchyard/discovery';
 import { sendContinue } from './continue.ts';
@@ -8,6 +14,7 @@ import { gatewayError } from './errors.ts';
 import { downstreamResponseHeaders, type OutgoingHeaders, upstreamRequestHeaders, withoutHopByHop } from './headers.ts';
 import type { GatewayContext, RouteHandler } from './middleware.ts';
 import type { ResolvedRoute } from './options.ts';
+import { upstreamCancelOf } from './upstream-cancel.ts';
 import { upstreamPath } from './upstream-path.ts';
 
 /** What an upstream failure is reported against: the route's name, its service and timeout. */
@@ -62,6 +69,7 @@ export function createProxy(deps: ProxyDependencies): RouteHandler {
     if (service === undefined) throw new Error(`route ${route.name} has no service to proxy to`);
     const target: UpstreamTarget = { name: route.name, service, timeoutMs: route.timeoutMs };
     const upload = requestHasBody(ctx.req) ? streamedBody(ctx) : undefined;
+    const cancel = upstreamCancelOf(ctx);
     let response: HttpResponse;
     try {
       response = await deps.client.request(service, {
@@ -78,6 +86,12 @@ export function createProxy(deps: ProxyDependencies): RouteHandler {
         timeout: route.timeoutMs,
         balancer: deps.balancerFor(route),
         retry: route.retry,
+        abortable:
+          cancel === undefined
+            ? undefined
+            : (abort) => {
+                cancel.abort = abort;
+              },
       });
     } catch (err) {
       // A body past `ctx.bodyLimit` is the client's fault (413), whatever the client made of
@@ -181,7 +195,13 @@ async function relay(ctx: GatewayContext, route: UpstreamTarget, response: HttpR
   // need chunked framing, which Node uses when the upstream sent no Content-Length.
   const announced = response.headers.trailer;
   if (announced !== undefined && headers['content-length'] === undefined) headers.trailer = announced;
-  res.writeHead(response.statusCode, headers);
+  try {
+    res.writeHead(response.statusCode, headers);
+  } catch (err) {
+    // An upstream header Node refuses to send: free the upstream connection before failing.
+    response.body.on('error', () => {}).destroy();
+    throw err;
+  }
   if (ctx.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
     // No body by definition (RFC 9110 §9.3.2, §15.3.5, §15.4.5); drain whatever undici holds.
     response.body.resume();
@@ -189,7 +209,7 @@ async function relay(ctx: GatewayContext, route: UpstreamTarget, response: HttpR
     return;
   }
   try {
-    await pipeBody(response.body, res, () => response.trailers);
+    await relayBody(response, res);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
     throw bodyError(route, response, err);
@@ -197,48 +217,101 @@ async function relay(ctx: GatewayContext, route: UpstreamTarget, response: HttpR
 }
 
 /**
- * Streams `body` to `res` with back-pressure (`pipe`), resolving once `res` finished. Either
- * side failing destroys both: a client that leaves aborts the upstream body, and a body that
- * fails cuts the client connection, the only signal left once headers were sent. When the
- * body has ended, `trailers()` (the upstream's trailer fields, hop-by-hop ones dropped) are
- * added before `res` ends; Node sends them on chunked responses only.
- * `stream.pipeline` does the same but builds an `AbortController` per call, whose abort on
- * completion creates a `DOMException` with a stack trace: a measurable share of the gateway's
- * CPU per response (bench/gateway).
+ * Pushes the upstream body into `res` (`response.streamTo`: no `Readable`, no `pipe`),
+ * resolving once `res` has been ended. undici is paused while `res` is full and resumed on
+ * `drain`. Writes are corked (the head with what undici already holds; later, until the next
+ * tick), so the head and the chunks undici hands over in one read leave in one `writev`. Either side failing ends both: a client that leaves aborts the
+ * upstream exchange, and a body that fails cuts the client connection, the only signal left
+ * once headers were sent. The upstream's trailer fields (hop-by-hop ones dropped) are added
+ * before `res` ends; Node sends them on chunked responses only.
  */
-function pipeBody(
-  body: Readable,
-  res: ServerResponse,
-  trailers?: () => Readonly<Record<string, string>>,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const fail = (err: unknown): void => {
-      if (settled) return;
-      settled = true;
-      body.unpipe(res);
-      body.destroy();
-      res.destroy();
-      reject(err);
-    };
-    body.once('error', fail);
-    res.once('error', fail);
-    res.once('close', () => {
-      if (!res.writableFinished) fail(new Error('the client closed the connection before the response was sent'));
-    });
-    res.once('finish', () => {
-      if (settled) return;
-      settled = true;
-      resolve();
-    });
-    body.once('end', () => {
-      if (settled) return;
-      const fields = trailers === undefined ? {} : relayedTrailers(trailers());
-      if (Object.keys(fields).length > 0) res.addTrailers(fields);
-      res.end();
-    });
-    body.pipe(res, { end: false });
-  });
+function relayBody(response: HttpResponse, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => new BodyRelay(res, resolve, reject).start(response));
+}
+
+/** The sink of {@link relayBody}: one object per response, its listeners bound once. */
+class BodyRelay implements HttpBodySink {
+  readonly #res: ServerResponse;
+  readonly #resolve: () => void;
+  readonly #reject: (err: unknown) => void;
+  #flow: HttpBodyFlow | undefined = undefined;
+  #settled = false;
+
+  constructor(res: ServerResponse, resolve: () => void, reject: (err: unknown) => void) {
+    this.#res = res;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  start(response: HttpResponse): void {
+    const res = this.#res;
+    res.on('error', this.onError);
+    res.on('close', this.#onClose);
+    // What undici already holds (all of a small body) is pushed during streamTo(): corked, the
+    // head and those chunks leave in one write, at end() or at the uncork below.
+    res.cork();
+    try {
+      this.#flow = response.streamTo(this);
+    } catch (err) {
+      res.uncork();
+      throw err;
+    }
+    if (this.#settled) return;
+    res.uncork();
+    res.on('drain', this.#onDrain);
+  }
+
+  onData(chunk: Buffer): boolean {
+    const res = this.#res;
+    // Later chunks: corked until the next tick, so those undici hands over in one read leave
+    // in one write.
+    if (this.#flow !== undefined && res.writableCorked === 0) {
+      res.cork();
+      process.nextTick(uncork, res);
+    }
+    return res.write(chunk);
+  }
+
+  onEnd(trailers: Readonly<Record<string, string>>): void {
+    if (this.#settled) return;
+    const res = this.#res;
+    if (hasFields(trailers)) {
+      const fields = relayedTrailers(trailers);
+      if (hasFields(fields)) res.addTrailers(fields);
+    }
+    res.end();
+    // Done once the last bytes are handed to `res`: a client leaving while they flush has
+    // nothing left to abort, and the connection's own 'close' cleans up.
+    this.#settled = true;
+    this.#resolve();
+  }
+
+  readonly onError = (err: unknown): void => {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#flow?.abort(err instanceof Error ? err : new Error(String(err)));
+    this.#res.destroy();
+    this.#reject(err);
+  };
+
+  readonly #onClose = (): void => {
+    if (!this.#res.writableFinished) {
+      this.onError(new Error('the client closed the connection before the response was sent'));
+    }
+  };
+
+  readonly #onDrain = (): void => {
+    this.#flow?.resume();
+  };
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}
+
+function hasFields(fields: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in fields) return true;
+  return false;
 }
 
 /** Trailer fields that may travel on: no hop-by-hop or framing fields (RFC 9110 §6.5.1). */
