@@ -5,6 +5,7 @@ import {
   type BusGuarantees,
   createBusMessage,
   type EventBus,
+  instrumentEventBus,
   type MessageHandler,
   type PublishOptions,
   resolveSubscribeOptions,
@@ -53,7 +54,7 @@ export async function createNatsEventBus(input: NatsEventBusOptions = {}): Promi
   try {
     const jsm = await openManager(nc, options);
     await ensureStream(jsm, options);
-    return new NatsBus(options, nc, jsm);
+    return instrumentEventBus(new NatsBus(options, nc, jsm), { system: 'nats' });
   } catch (err) {
     await nc.close().catch(() => {});
     throw err;

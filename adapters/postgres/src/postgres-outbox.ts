@@ -5,6 +5,7 @@ import {
   type OutboxEvent,
   type OutboxRecord,
   type OutboxSource,
+  withTraceHeaders,
 } from '@switchyard/saga';
 import type pg from 'pg';
 import { migrate, outboxDdl, type TableName } from './internal/outbox-migrations.ts';
@@ -133,7 +134,7 @@ export function createPostgresOutbox(options: PostgresOutboxOptions): PostgresOu
       const message = createBusMessage(
         event.topic,
         event.payload,
-        { id: event.id, headers: event.headers },
+        { id: event.id, headers: withTraceHeaders(event.headers) },
         Date.now(),
       );
       const values = [message.id, message.topic, JSON.stringify(message.payload), JSON.stringify(message.headers)];

@@ -3,6 +3,7 @@ import {
   type BusGuarantees,
   createBusMessage,
   type EventBus,
+  instrumentEventBus,
   type MessageHandler,
   type PublishOptions,
   resolveSubscribeOptions,
@@ -51,7 +52,7 @@ export interface RabbitMqEventBus extends EventBus {
  */
 export async function createRabbitMqEventBus(input: RabbitMqEventBusOptions = {}): Promise<RabbitMqEventBus> {
   const options = resolveRabbitMqEventBusOptions(input);
-  return new RabbitMqBus(options, await AmqpLink.open(options));
+  return instrumentEventBus(new RabbitMqBus(options, await AmqpLink.open(options)), { system: 'rabbitmq' });
 }
 
 class RabbitMqBus implements RabbitMqEventBus {

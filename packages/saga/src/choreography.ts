@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Clock, invalidConfig, type JsonValue, systemClock } from '@switchyard/core';
+import { extractContext, injectContext, withContext } from '@switchyard/telemetry';
 import type { Delivery, EventBus, SubscribeOptions, Subscription } from './bus.ts';
 import type { ChoreographyDefinition, ChoreographyStep } from './choreography-definition.ts';
 import {
@@ -97,10 +98,14 @@ export function createChoreographyTracker(options: ChoreographyTrackerOptions): 
     if (record === undefined) return;
     for (const compensation of record.compensations) {
       if (compensation.published) continue;
-      await bus.publish(compensation.topic, compensation.payload, {
-        id: compensation.id,
-        headers: compensation.headers,
-      });
+      // In the trace context stored with the compensation (the handling of the event that
+      // made it owed), even when a later event of the saga publishes it after a crash.
+      await withContext(extractContext(compensation.headers), () =>
+        bus.publish(compensation.topic, compensation.payload, {
+          id: compensation.id,
+          headers: compensation.headers,
+        }),
+      );
       await store.update(definition.name, record.sagaId, (current) =>
         current === undefined ? undefined : { record: markPublished(current, compensation.id, clock.now()) },
       );
@@ -111,10 +116,12 @@ export function createChoreographyTracker(options: ChoreographyTrackerOptions): 
     const sagaId = sagaIdOf(delivery);
     const role = definition.roles.get(delivery.topic);
     if (sagaId === undefined || role === undefined) return;
+    // The active context (the bus's consumer span), so owed compensations continue this trace.
+    const trace = injectContext({} as Record<string, string>);
     await serialized(sagaId, async () => {
       let enqueued = 0;
       const record = await store.update(definition.name, sagaId, (current) => {
-        const change = apply(definition, store.enqueues, current, sagaId, role, delivery, clock.now());
+        const change = apply(definition, store.enqueues, current, sagaId, role, delivery, clock.now(), trace);
         enqueued = change?.events?.length ?? 0;
         return change;
       });
@@ -158,6 +165,7 @@ function apply(
   role: NonNullable<ReturnType<ChoreographyDefinition['roles']['get']>>,
   delivery: Delivery,
   now: number,
+  trace: Readonly<Record<string, string>>,
 ): ChoreographyChange | undefined {
   const base: ChoreographyRecord = current ?? {
     name: definition.name,
@@ -190,7 +198,7 @@ function apply(
       const record = { ...base, steps: [...base.steps, done] };
       if (!failedOrCompensated) return write(record);
       // Done after the saga failed: undo it too, now.
-      const owed = compensationsFor(definition, record, [role.step], delivery);
+      const owed = compensationsFor(definition, record, [role.step], delivery, trace);
       return write({ ...record, status: owed.length > 0 ? ChoreographyStatus.Compensating : record.status }, owed);
     }
     case 'completed':
@@ -204,7 +212,7 @@ function apply(
         .filter((s): s is ChoreographyStep => s !== undefined);
       const failure = { topic: delivery.topic, messageId: delivery.id, at: now };
       const record = { ...base, failure, status: ChoreographyStatus.Compensating };
-      return write(record, compensationsFor(definition, record, done, delivery));
+      return write(record, compensationsFor(definition, record, done, delivery, trace));
     }
   }
 }
@@ -215,10 +223,12 @@ function compensationsFor(
   record: ChoreographyRecord,
   steps: readonly ChoreographyStep[],
   trigger: Delivery,
+  trace: Readonly<Record<string, string>>,
 ): ChoreographyCompensation[] {
   const headers: Record<string, string> = {};
+  const source = trace.traceparent === undefined ? trigger.headers : trace;
   for (const name of PROPAGATED_HEADERS) {
-    const value = trigger.headers[name];
+    const value = source[name];
     if (value !== undefined) headers[name] = value;
   }
   const owed: ChoreographyCompensation[] = [];

@@ -8,12 +8,14 @@ import {
   type SwitchyardErrorJSON,
 } from '@switchyard/core';
 import type { Disposable } from '@switchyard/resilience';
+import { withContext } from '@switchyard/telemetry';
 import type { SagaDefinition, SagaStepDefinition } from './definition.ts';
 import { resolveSagaEngineOptions, type SagaEngineOptions } from './engine-options.ts';
 import { sagaError } from './errors.ts';
 import { killEngine } from './internal/engine-kill.ts';
 import { applyTransition, type ReplayedSaga, replayHistory } from './internal/engine-replay.ts';
 import { driveSaga, markLost, type RunEnv, type SagaRun } from './internal/engine-run.ts';
+import { createEngineTelemetry, type SagaSegment, type SegmentOrigin } from './internal/engine-telemetry.ts';
 import { every } from './internal/engine-timer.ts';
 import { writeCreate } from './internal/engine-writer.ts';
 import { toJsonValue } from './internal/step-json.ts';
@@ -26,6 +28,7 @@ import {
   type SagaTransition,
   TransitionKind,
 } from './store.ts';
+import { withTraceHeaders } from './trace-headers.ts';
 
 /** How a saga ended up: `completed` with every output, or resting elsewhere with its error. */
 export type SagaOutcome<Results = Readonly<Record<string, JsonValue>>> =
@@ -43,7 +46,11 @@ export type SagaOutcome<Results = Readonly<Record<string, JsonValue>>> =
 export interface BeginOptions {
   /** The saga id; must be new in the store. @default a random UUID */
   readonly id?: string;
-  /** Propagation headers (`traceparent`, `baggage`) handed to every step as `ctx.meta`. */
+  /**
+   * Propagation headers (`traceparent`, `baggage`) kept with the saga and handed to every step
+   * as `ctx.meta`. When a span is active (telemetry set up), its context replaces the given
+   * `traceparent`, so the saga's spans are children of the code that began it.
+   */
   readonly meta?: Readonly<Record<string, string>>;
   /** Gives up retrying the first write when the store is down (rejects `SY_CANCELLED`). */
   readonly signal?: AbortSignal;
@@ -175,6 +182,7 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
   let startPromise: Promise<void> | undefined;
   let stopPromise: Promise<void> | undefined;
   let cancelTimers: (() => void)[] = [];
+  const telemetry = createEngineTelemetry(sagas);
 
   const report = (error: unknown, operation: string, sagaId?: string): void => {
     const context = sagaId === undefined ? { operation } : { operation, sagaId };
@@ -191,7 +199,8 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     }
   };
 
-  const emit = (transitions: readonly SagaTransition[], saga: SagaRecord): void => {
+  const emit = (transitions: readonly SagaTransition[], saga: SagaRecord, segment?: SagaSegment): void => {
+    telemetry.transitions(transitions, saga, segment);
     for (const t of transitions) {
       for (const listener of listeners) {
         try {
@@ -229,6 +238,7 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     stopping,
     stoppingSignal: stoppingController.signal,
     emit,
+    telemetry,
     onLost: (run) => {
       if (held.get(run.id) === run) held.delete(run.id);
       const queued = queue.indexOf(run);
@@ -236,7 +246,13 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     },
   };
 
-  const newRun = (def: SagaDefinition, record: SagaRecord, replay: ReplayedSaga, leaseUntil: number): SagaRun => ({
+  const newRun = (
+    def: SagaDefinition,
+    record: SagaRecord,
+    replay: ReplayedSaga,
+    leaseUntil: number,
+    origin: SegmentOrigin,
+  ): SagaRun => ({
     id: record.id,
     def,
     record,
@@ -245,6 +261,8 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     controller: new AbortController(),
     lost: false,
     chain: Promise.resolve(),
+    origin,
+    segment: undefined,
   });
 
   const schedule = (run: SagaRun): void => {
@@ -255,9 +273,14 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
   };
 
   const drive = (run: SagaRun): void => {
-    const driven: Promise<void> = driveSaga(env, run)
+    const segment = telemetry.startSegment(run.def, run.record, run.origin, owner);
+    run.segment = segment;
+    const driven: Promise<void> = (
+      segment.noop ? driveSaga(env, run) : withContext(segment.context, () => driveSaga(env, run))
+    )
       .catch((error: unknown) => report(error, 'drive', run.id))
       .finally(() => {
+        telemetry.endSegment(segment, run.record, run.lost);
         driving.delete(driven);
         const rests = !activeSagaStatuses.includes(run.record.status);
         if ((run.lost || rests) && held.get(run.id) === run) held.delete(run.id);
@@ -306,7 +329,7 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     const def = sagas.get(record.name);
     if (def === undefined) return;
     const replay = replayHistory(await store.history(record.id));
-    schedule(newRun(def, record, replay, record.leaseUntil ?? clock.now() + leaseMs));
+    schedule(newRun(def, record, replay, record.leaseUntil ?? clock.now() + leaseMs, 'recovered'));
   };
 
   const recover = async (): Promise<number> => {
@@ -447,7 +470,7 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     await store.update({ saga, transitions: [t] }, record.version);
     applyTransition(replay, t);
     emit([t], saga);
-    schedule(newRun(def, saga, replay, leaseUntil));
+    schedule(newRun(def, saga, replay, leaseUntil, 'retried'));
   };
 
   const abort = async (id: string, abortOptions: OperatorOptions = {}): Promise<void> => {
@@ -561,7 +584,7 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
       status: SagaStatus.Running,
       input: inputJson,
       outputs: {},
-      meta: { ...beginOptions.meta },
+      meta: withTraceHeaders(beginOptions.meta),
       createdAt: now,
       updatedAt: now,
       version: 1,
@@ -586,7 +609,7 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     await writeCreate(env, { saga: record, transitions }, beginOptions.signal);
     if (hard.signal.aborted) return id;
     emit(transitions, record);
-    schedule(newRun(def, record, replayHistory(transitions), leaseUntil));
+    schedule(newRun(def, record, replayHistory(transitions), leaseUntil, 'begun'));
     return id;
   };
 

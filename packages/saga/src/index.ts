@@ -15,6 +15,8 @@ export type {
   Subscription,
 } from './bus.ts';
 export { createBusMessage, MAX_MESSAGE_ID_LENGTH } from './bus-message.ts';
+export type { InstrumentEventBusOptions } from './bus-telemetry.ts';
+export { DEAD_LETTER_TOPIC_ATTRIBUTE, instrumentEventBus } from './bus-telemetry.ts';
 export type {
   ChoreographyTracker,
   ChoreographyTrackerOptions,
@@ -111,5 +113,6 @@ export type {
 } from './store.ts';
 export { activeSagaStatuses, SagaStatus, TransitionKind } from './store.ts';
 export type { ResolvedSubscribeOptions } from './subscribe-options.ts';
-export { resolveSubscribeOptions, subscribeOptionsSchema } from './subscribe-options.ts';
+export { DEFAULT_MAX_DELIVERIES, resolveSubscribeOptions, subscribeOptionsSchema } from './subscribe-options.ts';
 export { assertTopicName, MAX_TOPIC_LENGTH } from './topic.ts';
+export { withTraceHeaders } from './trace-headers.ts';

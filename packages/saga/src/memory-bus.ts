@@ -1,6 +1,7 @@
 import { type Clock, type JsonValue, systemClock } from '@switchyard/core';
 import type { BusGuarantees, BusMessage, EventBus, MessageHandler, PublishOptions, Subscription } from './bus.ts';
 import { createBusMessage } from './bus-message.ts';
+import { instrumentEventBus } from './bus-telemetry.ts';
 import { deadLetterHeaders } from './dead-letter.ts';
 import { sagaError } from './errors.ts';
 import { type HandlerOutcome, runHandler } from './handler-run.ts';
@@ -224,5 +225,5 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
     },
     [Symbol.asyncDispose]: () => bus.close(),
   };
-  return bus;
+  return instrumentEventBus(bus, { system: 'switchyard', name: 'memory' });
 }

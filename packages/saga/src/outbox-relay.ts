@@ -8,6 +8,7 @@ import {
   zDuration,
 } from '@switchyard/core';
 import { type BackoffInput, backoffSchema } from '@switchyard/resilience';
+import { extractContext, withContext } from '@switchyard/telemetry';
 import * as z from 'zod';
 import type { EventBus } from './bus.ts';
 import type { OutboxRecord, OutboxSource } from './outbox.ts';
@@ -202,7 +203,11 @@ async function runRound(source: OutboxSource, bus: EventBus, limit: number, sign
     byTopic(claim.events).map(async (events) => {
       for (const event of events) {
         try {
-          await bus.publish(event.topic, event.payload, { id: event.id, headers: event.headers, signal });
+          // In the context stored with the event, not the relay's loop: the producer span joins
+          // the trace of the code that added the event.
+          await withContext(extractContext(event.headers), () =>
+            bus.publish(event.topic, event.payload, { id: event.id, headers: event.headers, signal }),
+          );
           sent.add(event.id);
         } catch (error) {
           // Later events of this topic wait for this one, so subscribers see them in order.

@@ -3,6 +3,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { isSwitchyardError, type JsonValue, systemClock } from '@switchyard/core';
 import type { BusGuarantees, EventBus, MessageHandler, PublishOptions, SubscribeOptions, Subscription } from './bus.ts';
 import { createBusMessage } from './bus-message.ts';
+import { instrumentEventBus } from './bus-telemetry.ts';
 import { sagaError } from './errors.ts';
 import { SqliteConsumer } from './internal/sqlite-bus-consumer.ts';
 import { SqliteBusLog } from './internal/sqlite-bus-log.ts';
@@ -123,7 +124,7 @@ export function createSqliteEventBus(options: SqliteEventBusOptions): EventBus {
     },
     [Symbol.asyncDispose]: () => bus.close(),
   };
-  return bus;
+  return instrumentEventBus(bus, { system: 'switchyard', name: 'sqlite' });
 }
 
 /** The default error sink: a process warning, once per distinct message in a row. */

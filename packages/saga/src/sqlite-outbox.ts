@@ -4,6 +4,7 @@ import { createBusMessage } from './bus-message.ts';
 import { sagaError } from './errors.ts';
 import { quoteIdentifier } from './internal/sql-identifier.ts';
 import type { OutboxClaim, OutboxEvent, OutboxRecord, OutboxSource } from './outbox.ts';
+import { withTraceHeaders } from './trace-headers.ts';
 
 /** Options of {@link createSqliteOutbox}. */
 export interface SqliteOutboxOptions {
@@ -21,7 +22,8 @@ export interface SqliteOutbox {
    * Writes an event, to be published by a relay once the caller's transaction commits. Call it
    * between the caller's `BEGIN` and `COMMIT` on the same `db`, beside the business change, so
    * both are kept or neither. Returns the message id. An event whose `id` is already in the
-   * outbox is stored once.
+   * outbox is stored once. Unless `event.headers` has a `traceparent`, the active trace context
+   * is stored with it, so the relay's publish continues the trace of the code that added it.
    *
    * @throws SwitchyardError `SY_BUS_INVALID_TOPIC`, `SY_BUS_INVALID_MESSAGE` (nothing written),
    *   `SY_BUS_OUTBOX_FAILED` (a SQLite error; roll the transaction back)
@@ -135,7 +137,12 @@ export function createSqliteOutbox(db: DatabaseSync, options: SqliteOutboxOption
     },
     add(event) {
       const now = clock.now();
-      const message = createBusMessage(event.topic, event.payload, { id: event.id, headers: event.headers }, now);
+      const message = createBusMessage(
+        event.topic,
+        event.payload,
+        { id: event.id, headers: withTraceHeaders(event.headers) },
+        now,
+      );
       guarded(`adding an event to "${message.topic}"`, () =>
         statement(
           `INSERT INTO ${table} (id, topic, payload, headers, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,

@@ -4,11 +4,14 @@ import * as z from 'zod';
 import type { SubscribeOptions } from './bus.ts';
 import { assertTopicName } from './topic.ts';
 
+/** Deliveries of a message before it is dead-lettered, when `maxDeliveries` is not given. */
+export const DEFAULT_MAX_DELIVERIES = 5;
+
 /** Schema of {@link SubscribeOptions}: strict, with the documented defaults. */
 export const subscribeOptionsSchema = z.strictObject({
   group: z.string().min(1),
   concurrency: z.number().int().min(1).max(10_000).default(1),
-  maxDeliveries: z.number().int().min(1).max(1_000).default(5),
+  maxDeliveries: z.number().int().min(1).max(1_000).default(DEFAULT_MAX_DELIVERIES),
   backoff: backoffSchema({ initial: 100, max: 30_000, factor: 2, jitter: 'full' }),
   ackTimeout: zDuration().default(30_000),
   deadLetterTopic: z.string().min(1).optional(),

@@ -5,14 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-// In the README these come from '@switchyard/telemetry'.
-import { createLogger } from './logger.ts';
-import { extractContext, injectContext } from './propagation.ts';
-import { recordError } from './record-error.ts';
-import { HttpAttributes } from './semconv.ts';
-import { setupTelemetry } from './setup-telemetry.ts';
-import { traced } from './traced.ts';
-import { getTracer, SpanKind, withSpan } from './tracer.ts';
+import {
+  createLogger,
+  extractContext,
+  getTracer,
+  HttpAttributes,
+  injectContext,
+  recordError,
+  SpanKind,
+  setupTelemetry,
+  traced,
+  withSpan,
+} from '@switchyard/telemetry';
 
 test('README tracing example', async () => {
   const lines: string[] = [];

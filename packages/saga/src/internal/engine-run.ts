@@ -1,10 +1,12 @@
 import type { BackoffDelay, JsonValue, SwitchyardErrorJSON } from '@switchyard/core';
 import { isSwitchyardError } from '@switchyard/core';
+import { withSpan } from '@switchyard/telemetry';
 import type { SagaDefinition, SagaStepDefinition, StepContext, StepPhase } from '../definition.ts';
 import { sagaError } from '../errors.ts';
 import { activeSagaStatuses, type SagaRecord, SagaStatus, type SagaTransition, TransitionKind } from '../store.ts';
 import { applyTransition, type ReplayedSaga } from './engine-replay.ts';
 import { sleep } from './engine-sleep.ts';
+import { attemptMeta, type EngineTelemetry, type SagaSegment, type SegmentOrigin } from './engine-telemetry.ts';
 import { type WriterEnv, writeUpdate } from './engine-writer.ts';
 import { runAttempt } from './step-attempt.ts';
 import { toJsonValue } from './step-json.ts';
@@ -23,6 +25,10 @@ export interface SagaRun {
   lost: boolean;
   /** Serialises this saga's writes: each needs the version the one before wrote. */
   chain: Promise<unknown>;
+  /** How this engine came to drive it (a new saga, a claim, an operator's retry). */
+  readonly origin: SegmentOrigin;
+  /** The span of this run segment, while it is driven. */
+  segment: SagaSegment | undefined;
 }
 
 /** What driving a saga needs from its engine. */
@@ -34,8 +40,10 @@ export interface RunEnv extends WriterEnv {
   readonly stopping: () => boolean;
   /** Aborted when `stop()` begins: ends backoff waits, so a retry is not started while stopping. */
   readonly stoppingSignal: AbortSignal;
-  /** Called after each durable write, with its transitions in order. */
-  readonly emit: (transitions: readonly SagaTransition[], saga: SagaRecord) => void;
+  /** Called after each durable write, with its transitions in order (and the run segment's span). */
+  readonly emit: (transitions: readonly SagaTransition[], saga: SagaRecord, segment?: SagaSegment) => void;
+  /** Spans and metrics. */
+  readonly telemetry: EngineTelemetry;
   /** Called once when the saga is lost to another owner. */
   readonly onLost: (run: SagaRun) => void;
 }
@@ -92,7 +100,7 @@ export function commit(env: RunEnv, run: SagaRun, build: (record: SagaRecord) =>
     // Durable, so it is told even if the saga was lost meanwhile (a renewal racing this write).
     run.record = saga;
     for (const t of transitions) applyTransition(run.replay, t);
-    env.emit(transitions, saga);
+    env.emit(transitions, saga, run.segment);
     return !isStopped(run);
   });
   run.chain = next.catch(() => false);
@@ -216,7 +224,9 @@ async function executeStep(env: RunEnv, run: SagaRun, step: SagaStepDefinition):
       if (attempt >= step.retry.maxAttempts || !retryOn(step, error, attempt)) {
         return { kind: 'failed', failure: { step: step.name, attempt, error: toErrorJSON(error, step.name) } };
       }
-      if (!(await sleep(env.clock, backoff(attempt), waitSignal(env, run)))) return { kind: 'stopped' };
+      const delay = backoff(attempt);
+      env.telemetry.stepRetry(run.segment, step.name, attempt, delay, error);
+      if (!(await sleep(env.clock, delay, waitSignal(env, run)))) return { kind: 'stopped' };
       if (env.stopping()) return { kind: 'stopped' };
     }
   }
@@ -369,6 +379,11 @@ function parked(run: SagaRun, record: SagaRecord, gaveUp: readonly GiveUp[]): Ch
 
 // --- calls ---
 
+/**
+ * One attempt of a step's `execute` or `compensate`, in its own span: the user's function runs
+ * with that span active and gets its trace context in `ctx.meta`, so the calls it makes are
+ * children of the attempt.
+ */
 function runAttemptOf(
   env: RunEnv,
   run: SagaRun,
@@ -376,28 +391,57 @@ function runAttemptOf(
   phase: StepPhase,
   attempt: number,
 ): Promise<unknown> {
-  return runAttempt({
-    clock: env.clock,
-    stopSignal: run.controller.signal,
-    timeoutMs: step.timeoutMs,
-    what: `saga "${run.def.name}" step "${step.name}" (${phase})`,
-    call: (signal) => {
-      const ctx: StepContext<unknown, unknown> = {
-        sagaId: run.id,
-        name: run.def.name,
-        input: run.record.input,
-        results: run.record.outputs,
-        step: step.name,
-        phase,
-        idempotencyKey: `${run.id}:${step.name}:${phase}`,
-        attempt,
-        signal,
-        meta: run.record.meta,
-      };
-      if (phase === 'execute') return step.execute(ctx);
-      return step.compensate?.({ ...ctx, output: run.record.outputs[step.name] });
+  const { telemetry } = env;
+  const attemptOf = (call: (signal: AbortSignal) => unknown) =>
+    runAttempt({
+      clock: env.clock,
+      stopSignal: run.controller.signal,
+      timeoutMs: step.timeoutMs,
+      what: `saga "${run.def.name}" step "${step.name}" (${phase})`,
+      call,
+    });
+  // Neither tracing nor metrics: the plain call, nothing to measure.
+  if (run.segment?.noop === true && !telemetry.timed) {
+    return attemptOf((signal) => callStep(run, step, phase, attempt, signal, run.record.meta));
+  }
+  const span = telemetry.startAttempt(run.segment, run.id, step, phase, attempt);
+  const started = telemetry.timed ? performance.now() : 0;
+  return attemptOf((signal) =>
+    withSpan(span, () => callStep(run, step, phase, attempt, signal, attemptMeta(span, run.record.meta))),
+  ).then(
+    (value) => {
+      telemetry.endAttempt(span, step, phase, started);
+      return value;
     },
-  });
+    (error: unknown) => {
+      telemetry.endAttempt(span, step, phase, started, error);
+      throw error;
+    },
+  );
+}
+
+function callStep(
+  run: SagaRun,
+  step: SagaStepDefinition,
+  phase: StepPhase,
+  attempt: number,
+  signal: AbortSignal,
+  meta: Readonly<Record<string, string>>,
+): unknown {
+  const ctx: StepContext<unknown, unknown> = {
+    sagaId: run.id,
+    name: run.def.name,
+    input: run.record.input,
+    results: run.record.outputs,
+    step: step.name,
+    phase,
+    idempotencyKey: `${run.id}:${step.name}:${phase}`,
+    attempt,
+    signal,
+    meta,
+  };
+  if (phase === 'execute') return step.execute(ctx);
+  return step.compensate?.({ ...ctx, output: run.record.outputs[step.name] });
 }
 
 /**
