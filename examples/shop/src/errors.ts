@@ -51,6 +51,17 @@ export const shopErrorCodes = {
   },
   SY_SHOP_ALREADY_REFUNDED: { summary: 'The payment has already been refunded.', retryable: false, status: 409 },
   SY_SHOP_NOT_REFUNDABLE: { summary: 'Only a captured payment can be refunded.', retryable: false, status: 409 },
+  SY_SHOP_ORDER_CLOSED: {
+    summary:
+      'The order was compensated (its reservation released or its payments refunded), so nothing new is reserved or charged for it.',
+    retryable: false,
+    status: 409,
+  },
+  SY_SHOP_RESERVATION_COMMITTED: {
+    summary: 'The reservation was committed (the order was approved); it can no longer be released.',
+    retryable: false,
+    status: 409,
+  },
   SY_SHOP_BODY_TOO_LARGE: { summary: 'The request body is larger than the limit.', retryable: false, status: 413 },
   SY_SHOP_UNSUPPORTED_MEDIA_TYPE: {
     summary: 'The request body is not sent as application/json.',
@@ -63,6 +74,12 @@ export const shopErrorCodes = {
     status: 422,
   },
   SY_SHOP_INTERNAL: { summary: 'An unexpected failure inside the service.', retryable: true, status: 500 },
+  SY_SHOP_UPSTREAM_FAILED: {
+    summary:
+      'A service the saga called answered with an unexpected status or body; the step is retried, then compensated.',
+    retryable: true,
+    status: 502,
+  },
 } as const satisfies Record<string, ShopErrorCodeSpec>;
 
 /** A code from {@link shopErrorCodes}. */

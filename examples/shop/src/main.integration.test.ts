@@ -45,6 +45,16 @@ describe('service entry points', () => {
     assert.match(stderr(), /payments: failed to start: .*\n\s+PAYMENTS_LIMIT: expected a number > 0, got "lots"/);
   });
 
+  it('orders exits 1 with a message naming SWITCHYARD_REGISTRY_URL when it cannot reach the other services', async () => {
+    const { child, stderr } = runMain('orders', { PORT: '0', SWITCHYARD_DATA_DIR: dataDir });
+    children.push(child);
+    assert.equal(await exitOf(child, 10_000), 1);
+    assert.match(
+      stderr(),
+      /orders: failed to start: .*\n\s+SWITCHYARD_REGISTRY_URL: orders calls inventory and payments/,
+    );
+  });
+
   it('inventory serves on PORT=0 with its instance id and stops cleanly on SIGTERM', async () => {
     const { child, stderr } = runMain('inventory', {
       PORT: '0',

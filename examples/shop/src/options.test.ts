@@ -7,6 +7,7 @@ import {
   resolveDataDir,
   resolveInstanceId,
   resolveNodeHandlerOptions,
+  resolveOrdersSettings,
   resolvePaymentsLimit,
 } from './options.ts';
 
@@ -51,5 +52,54 @@ describe('resolveNodeHandlerOptions', () => {
     assert.throws(() => resolveNodeHandlerOptions({ maxBodyBytes: -1 }), /toNodeHandler\.maxBodyBytes/);
     assert.throws(() => resolveNodeHandlerOptions({ maxBodyByte: 1 }), /did you mean "maxBodyBytes"/);
     assert.deepEqual(resolveNodeHandlerOptions({}), { maxBodyBytes: 1_048_576, responseHeaders: {} });
+  });
+});
+
+describe('resolveOrdersSettings', () => {
+  const registry = { SWITCHYARD_REGISTRY_URL: 'http://127.0.0.1:8500' };
+
+  it('fills the defaults and reads each variable', () => {
+    assert.deepEqual(resolveOrdersSettings(registry), {
+      registryUrl: 'http://127.0.0.1:8500',
+      staticUrls: {},
+      leaseDuration: '10s',
+      pollInterval: '1s',
+      responseWait: '2s',
+      stepTimeout: '5s',
+      publicPath: '/api/orders',
+    });
+    const set = resolveOrdersSettings({
+      ...registry,
+      ORDERS_SAGA_LEASE: '2s',
+      ORDERS_SAGA_POLL: '250ms',
+      ORDERS_RESPONSE_WAIT: ' 0ms ',
+      ORDERS_STEP_TIMEOUT: '',
+      ORDERS_PUBLIC_PATH: '/shop/orders',
+    });
+    assert.deepEqual(
+      [set.leaseDuration, set.pollInterval, set.responseWait, set.stepTimeout, set.publicPath],
+      ['2s', '250ms', '0ms', '5s', '/shop/orders'],
+    );
+  });
+
+  it('names a variable that is not a duration', () => {
+    assert.throws(
+      () => resolveOrdersSettings({ ...registry, ORDERS_SAGA_LEASE: 'soon' }),
+      (err: unknown) =>
+        isSwitchyardError(err, 'SY_CONFIG_INVALID') &&
+        /ORDERS_SAGA_LEASE: expected a duration such as "10s" or "500ms", got "soon"/.test(err.message),
+    );
+  });
+
+  it('runs without a registry only with both fixed URLs', () => {
+    const urls = { SHOP_INVENTORY_URL: 'http://127.0.0.1:3002', SHOP_PAYMENTS_URL: 'http://127.0.0.1:3003' };
+    assert.deepEqual(resolveOrdersSettings(urls).staticUrls, {
+      inventory: 'http://127.0.0.1:3002',
+      payments: 'http://127.0.0.1:3003',
+    });
+    assert.throws(
+      () => resolveOrdersSettings({ SHOP_INVENTORY_URL: urls.SHOP_INVENTORY_URL }),
+      /SWITCHYARD_REGISTRY_URL: orders calls inventory and payments: set the registry URL, or both SHOP_INVENTORY_URL and SHOP_PAYMENTS_URL/,
+    );
   });
 });

@@ -87,3 +87,83 @@ export function resolvePaymentsLimit(env: ShopEnv): number {
   }
   return limit;
 }
+
+/** The orders service's settings, read from its environment by {@link resolveOrdersSettings}. */
+export interface OrdersSettings {
+  /** `SWITCHYARD_REGISTRY_URL`: where inventory and payments are discovered. */
+  readonly registryUrl: string | undefined;
+  /** `SHOP_INVENTORY_URL` / `SHOP_PAYMENTS_URL`: fixed addresses used when there is no registry. */
+  readonly staticUrls: Readonly<Record<string, string>>;
+  /** `ORDERS_SAGA_LEASE`: how long a dead instance's sagas stay leased before another takes them. @default "10s" */
+  readonly leaseDuration: string;
+  /** `ORDERS_SAGA_POLL`: how often the engine looks for sagas to take over. @default "1s" */
+  readonly pollInterval: string;
+  /** `ORDERS_RESPONSE_WAIT`: how long `POST /orders` waits for the saga before a 202. @default "2s" */
+  readonly responseWait: string;
+  /** `ORDERS_STEP_TIMEOUT`: each call to inventory or payments may take this long. @default "5s" */
+  readonly stepTimeout: string;
+  /** `ORDERS_PUBLIC_PATH`: the orders collection's public path, for `Location`. @default "/api/orders" */
+  readonly publicPath: string;
+}
+
+const durationSettings = {
+  ORDERS_SAGA_LEASE: '10s',
+  ORDERS_SAGA_POLL: '1s',
+  ORDERS_RESPONSE_WAIT: '2s',
+  ORDERS_STEP_TIMEOUT: '5s',
+} as const;
+
+/**
+ * Reads the orders service's settings from its environment; empty variables mean the default.
+ *
+ * @throws SwitchyardError `SY_CONFIG_INVALID` naming the variable (`ORDERS_SAGA_LEASE: expected a duration such as "10s", got "soon"`),
+ *   or naming `SWITCHYARD_REGISTRY_URL` when neither a registry nor both fixed URLs are set
+ * @example
+ * ```ts
+ * resolveOrdersSettings({ SWITCHYARD_REGISTRY_URL: 'http://127.0.0.1:8500', ORDERS_SAGA_LEASE: '3s' }).leaseDuration; // '3s'
+ * ```
+ */
+export function resolveOrdersSettings(env: ShopEnv): OrdersSettings {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const durations: Record<string, string> = {};
+  for (const [name, fallback] of Object.entries(durationSettings)) {
+    const value = read(name) ?? fallback;
+    if (!/^\d+(\.\d+)?(ms|s|m|h)$/.test(value)) {
+      throw invalidConfig(
+        [{ path: name, message: `expected a duration such as "10s" or "500ms", got ${JSON.stringify(value)}` }],
+        'the environment',
+      );
+    }
+    durations[name] = value;
+  }
+  const registryUrl = read('SWITCHYARD_REGISTRY_URL');
+  const staticUrls: Record<string, string> = {};
+  const inventoryUrl = read('SHOP_INVENTORY_URL');
+  const paymentsUrl = read('SHOP_PAYMENTS_URL');
+  if (inventoryUrl !== undefined) staticUrls.inventory = inventoryUrl;
+  if (paymentsUrl !== undefined) staticUrls.payments = paymentsUrl;
+  if (registryUrl === undefined && (inventoryUrl === undefined || paymentsUrl === undefined)) {
+    throw invalidConfig(
+      [
+        {
+          path: 'SWITCHYARD_REGISTRY_URL',
+          message:
+            'orders calls inventory and payments: set the registry URL, or both SHOP_INVENTORY_URL and SHOP_PAYMENTS_URL',
+        },
+      ],
+      'the environment',
+    );
+  }
+  return {
+    registryUrl,
+    staticUrls,
+    leaseDuration: durations.ORDERS_SAGA_LEASE as string,
+    pollInterval: durations.ORDERS_SAGA_POLL as string,
+    responseWait: durations.ORDERS_RESPONSE_WAIT as string,
+    stepTimeout: durations.ORDERS_STEP_TIMEOUT as string,
+    publicPath: read('ORDERS_PUBLIC_PATH') ?? '/api/orders',
+  };
+}

@@ -73,7 +73,7 @@ export function idempotentMutations(db: DatabaseSync, options: IdempotencyOption
   );
 
   return (handler) => (req, params) => {
-    const key = readKey(req);
+    const key = readIdempotencyKey(req);
     return transaction(db, () => {
       if (key === undefined) return handler(req, params);
       const now = clock.now();
@@ -99,7 +99,16 @@ interface StoredRow {
   response: string | null;
 }
 
-function readKey(req: AppRequest): string | undefined {
+/**
+ * The request's `Idempotency-Key`, or `undefined` when it has none.
+ *
+ * @throws SwitchyardError `SY_SHOP_INVALID_IDEMPOTENCY_KEY` when it is not 1..255 visible ASCII characters
+ * @example
+ * ```ts
+ * readIdempotencyKey(appRequest('POST', '/orders', { headers: { 'Idempotency-Key': 'order-1' } })); // 'order-1'
+ * ```
+ */
+export function readIdempotencyKey(req: AppRequest): string | undefined {
   const key = req.headers[idempotencyKeyHeader];
   if (key === undefined) return undefined;
   if (!validKey.test(key)) {
@@ -130,8 +139,16 @@ function replay(key: string, stored: StoredRow, req: AppRequest, hash: string): 
   return { status: stored.status, body, headers: { [idempotentReplayedHeader]: 'true' } };
 }
 
-/** SHA-256 of the body as canonical JSON (keys sorted), so key order does not make a mismatch. */
-function bodyHash(body: unknown): string {
+/**
+ * SHA-256 (hex) of a request body as canonical JSON (keys sorted), so key order does not make
+ * a mismatch; what a repeated `Idempotency-Key` is compared by.
+ *
+ * @example
+ * ```ts
+ * bodyHash({ b: 1, a: 2 }) === bodyHash({ a: 2, b: 1 }); // true
+ * ```
+ */
+export function bodyHash(body: unknown): string {
   return createHash('sha256')
     .update(body === undefined ? '' : canonicalJson(body))
     .digest('hex');

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { toNodeHandler } from './node-handler.ts';
-import type { App, AppRequest } from './types.ts';
+import type { App, AppRequest, AsyncApp } from './types.ts';
 
 interface Recorded {
   status: number;
@@ -13,7 +13,7 @@ interface Recorded {
 
 /** Drives the adapter with a stream standing in for the request and a recorder for the response. */
 function call(
-  app: App,
+  app: App | AsyncApp,
   init: { method?: string; url?: string; headers?: Record<string, string | string[]>; chunks?: (string | Buffer)[] },
   options: Parameters<typeof toNodeHandler>[1] = {},
 ): Promise<Recorded> {
@@ -110,6 +110,27 @@ describe('toNodeHandler', () => {
       },
     };
     const res = await call(throwing, { method: 'GET' }, { onError: (err) => seen.push(err) });
+    assert.equal(res.status, 500);
+    assert.equal((res.body as { error: { code: string } }).error.code, 'SY_SHOP_INTERNAL');
+    assert.equal(seen.length, 1);
+  });
+
+  it('waits for an app that answers with a promise', async () => {
+    const later: AsyncApp = {
+      handle: async (req) => ({ status: 202, body: { path: req.path }, headers: { location: '/x' } }),
+    };
+    const res = await call(later, { method: 'GET', url: '/orders' });
+    assert.deepEqual(res, {
+      status: 202,
+      headers: { location: '/x', 'content-type': 'application/json; charset=utf-8', 'content-length': 18 },
+      body: { path: '/orders' },
+    });
+  });
+
+  it('answers with 500 JSON and reports it when the app’s promise rejects', async () => {
+    const seen: unknown[] = [];
+    const failing: AsyncApp = { handle: async () => Promise.reject(new Error('boom')) };
+    const res = await call(failing, { method: 'GET' }, { onError: (err) => seen.push(err) });
     assert.equal(res.status, 500);
     assert.equal((res.body as { error: { code: string } }).error.code, 'SY_SHOP_INTERNAL');
     assert.equal(seen.length, 1);

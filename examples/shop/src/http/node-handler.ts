@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { shopError } from '../errors.ts';
 import { resolveNodeHandlerOptions } from '../options.ts';
 import { errorResponse } from './error-response.ts';
-import type { App, AppRequest, AppResponse } from './types.ts';
+import type { App, AppRequest, AppResponse, AsyncApp } from './types.ts';
 
 /** Options for {@link toNodeHandler}. */
 export interface NodeHandlerOptions {
@@ -29,7 +29,7 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
  * - a body with a content type other than `application/json` (or `*\/*+json`): 415
  *   `SY_SHOP_UNSUPPORTED_MEDIA_TYPE`; a body without a content type is read as JSON;
  * - a body that is not UTF-8 JSON: 400 `SY_SHOP_MALFORMED_JSON`;
- * - the app throwing: 500 `SY_SHOP_INTERNAL`, reported to `onError`.
+ * - the app throwing (or its promise rejecting): 500 `SY_SHOP_INTERNAL`, reported to `onError`.
  *
  * @example
  * ```ts
@@ -37,7 +37,7 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
  * createServer(toNodeHandler(createOrdersApp(db))).listen(0, '127.0.0.1');
  * ```
  */
-export function toNodeHandler(app: App, options: NodeHandlerOptions = {}): NodeHandler {
+export function toNodeHandler(app: App | AsyncApp, options: NodeHandlerOptions = {}): NodeHandler {
   const { maxBodyBytes, responseHeaders } = resolveNodeHandlerOptions({
     maxBodyBytes: options.maxBodyBytes,
     responseHeaders: options.responseHeaders,
@@ -47,14 +47,24 @@ export function toNodeHandler(app: App, options: NodeHandlerOptions = {}): NodeH
   return (req, res) => {
     readRequest(req, maxBodyBytes).then(
       (appReq) => {
-        let response: AppResponse;
+        let answer: AppResponse | Promise<AppResponse>;
         try {
-          response = app.handle(appReq);
+          answer = app.handle(appReq);
         } catch (err) {
           onError(err);
-          response = errorResponse(err);
+          answer = errorResponse(err);
         }
-        send(res, response, responseHeaders, onError);
+        if (!(answer instanceof Promise)) {
+          send(res, answer, responseHeaders, onError);
+          return;
+        }
+        answer.then(
+          (response) => send(res, response, responseHeaders, onError),
+          (err: unknown) => {
+            onError(err);
+            send(res, errorResponse(err), responseHeaders, onError);
+          },
+        );
       },
       (err: unknown) => {
         if (err instanceof RequestAborted) {

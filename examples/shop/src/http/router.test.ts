@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { shopError } from '../errors.ts';
-import { createRouter } from './router.ts';
+import { createAsyncRouter, createRouter } from './router.ts';
 import { appRequest } from './types.ts';
 
 describe('createRouter', () => {
@@ -60,5 +60,33 @@ describe('createRouter', () => {
 
   it('does not match an empty parameter', () => {
     assert.equal(router.handle(appRequest('POST', '/orders//items/x')).status, 404);
+  });
+});
+
+describe('createAsyncRouter', () => {
+  const seen: unknown[] = [];
+  const router = createAsyncRouter({ onError: (err) => seen.push(err) })
+    .route('GET', '/orders/:id', async (_req, { id }) => ({ status: 200, body: { id } }))
+    .route('GET', '/sync', () => ({ status: 200, body: 'sync' }))
+    .route('GET', '/declined', async () => {
+      throw shopError('SY_SHOP_PAYMENT_DECLINED', 'too much');
+    })
+    .route('GET', '/broken', async () => {
+      throw new Error('boom');
+    });
+
+  it('answers with what the handler resolves, and synchronously for a synchronous handler', async () => {
+    assert.deepEqual(await router.handle(appRequest('GET', '/orders/o1')), { status: 200, body: { id: 'o1' } });
+    assert.deepEqual(router.handle(appRequest('GET', '/sync')), { status: 200, body: 'sync' });
+  });
+
+  it('renders a rejection like a throw: shop errors with their status, anything else a reported 500', async () => {
+    assert.equal((await router.handle(appRequest('GET', '/declined'))).status, 402);
+    assert.equal(seen.length, 0);
+    const broken = await router.handle(appRequest('GET', '/broken'));
+    assert.equal(broken.status, 500);
+    assert.equal((broken.body as { error: { code: string } }).error.code, 'SY_SHOP_INTERNAL');
+    assert.equal(seen.length, 1);
+    assert.equal((router.handle(appRequest('POST', '/sync')) as { status: number }).status, 405);
   });
 });

@@ -1,12 +1,15 @@
 import { shopError } from '../errors.ts';
 import { errorResponse } from './error-response.ts';
-import type { App, AppRequest, AppResponse } from './types.ts';
+import type { App, AppRequest, AppResponse, AsyncApp } from './types.ts';
 
 /** Path parameters by name: `/orders/:id` matched against `/orders/ord_1` gives `{ id: 'ord_1' }`. */
 export type RouteParams = Readonly<Record<string, string>>;
 
 /** Answers one route; may throw a shop error, which the router renders. */
 export type RouteHandler = (req: AppRequest, params: RouteParams) => AppResponse;
+
+/** Answers one route of an {@link AsyncRouter}; a rejection is rendered like a throw. */
+export type AsyncRouteHandler = (req: AppRequest, params: RouteParams) => AppResponse | Promise<AppResponse>;
 
 /** Options for {@link createRouter}. */
 export interface RouterOptions {
@@ -23,10 +26,16 @@ export interface Router extends App {
   route(method: string, pattern: string, handler: RouteHandler): Router;
 }
 
+/** A router whose handlers may answer with a promise; see {@link createAsyncRouter}. */
+export interface AsyncRouter extends AsyncApp {
+  /** Adds a route; `pattern` segments starting with `:` capture one path segment. */
+  route(method: string, pattern: string, handler: AsyncRouteHandler): AsyncRouter;
+}
+
 interface Route {
   readonly method: string;
   readonly segments: readonly string[];
-  readonly handler: RouteHandler;
+  readonly handler: AsyncRouteHandler;
 }
 
 /**
@@ -42,28 +51,55 @@ interface Route {
  * ```
  */
 export function createRouter(options: RouterOptions = {}): Router {
+  const inner = createAsyncRouter(options);
+  const router: Router = {
+    route(method, pattern, handler) {
+      inner.route(method, pattern, handler);
+      return router;
+    },
+    // Every handler of this router is synchronous, so the inner router answers synchronously.
+    handle: (req) => inner.handle(req) as AppResponse,
+  };
+  return router;
+}
+
+/**
+ * {@link createRouter} for handlers that do I/O: a handler may return a promise, and
+ * `handle` then returns one too, which never rejects (a rejection is rendered like a throw).
+ *
+ * @example
+ * ```ts
+ * const router = createAsyncRouter().route('GET', '/orders/:id', async (req, { id }) => ({ status: 200, body: await load(id) }));
+ * await router.handle(appRequest('GET', '/orders/ord_1'));
+ * ```
+ */
+export function createAsyncRouter(options: RouterOptions = {}): AsyncRouter {
   const routes: Route[] = [];
   const onError = options.onError ?? ((err: unknown) => console.error(err));
+  const render = (err: unknown, req: AppRequest): AppResponse => {
+    const response = errorResponse(err);
+    if (response.status >= 500) onError(err, req);
+    return response;
+  };
 
-  const router: Router = {
+  const router: AsyncRouter = {
     route(method, pattern, handler) {
       routes.push({ method: method.toUpperCase(), segments: splitPath(pattern), handler });
       return router;
     },
     handle(req) {
       try {
-        return dispatch(routes, req);
+        const response = dispatch(routes, req);
+        return response instanceof Promise ? response.catch((err: unknown) => render(err, req)) : response;
       } catch (err) {
-        const response = errorResponse(err);
-        if (response.status >= 500) onError(err, req);
-        return response;
+        return render(err, req);
       }
     },
   };
   return router;
 }
 
-function dispatch(routes: readonly Route[], req: AppRequest): AppResponse {
+function dispatch(routes: readonly Route[], req: AppRequest): AppResponse | Promise<AppResponse> {
   const segments = decodeSegments(req.path);
   const allowed = new Set<string>();
   for (const route of routes) {

@@ -29,6 +29,15 @@ export interface App {
   handle(req: AppRequest): AppResponse;
 }
 
+/**
+ * An app some of whose answers take I/O (the orders service waits on its saga engine):
+ * `handle` may return a promise. {@link toNodeHandler} takes either kind. `handle` never
+ * throws and its promise never rejects.
+ */
+export interface AsyncApp {
+  handle(req: AppRequest): AppResponse | Promise<AppResponse>;
+}
+
 /** The body of every error response. */
 export interface ErrorBody {
   readonly error: {

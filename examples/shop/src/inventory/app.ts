@@ -6,7 +6,8 @@ import { shopError } from '../errors.ts';
 import { type IdempotencyOptions, idempotentMutations } from '../http/idempotency.ts';
 import { createRouter } from '../http/router.ts';
 import type { App } from '../http/types.ts';
-import { parseRequest, zInteger, zList, zRecord, zText } from '../http/validation.ts';
+import { invalidRequest, parseRequest, zInteger, zList, zRecord, zText } from '../http/validation.ts';
+import { createOrderReservations } from './order-reservations.ts';
 
 /** A product the inventory holds. */
 export interface InventoryItem {
@@ -24,12 +25,15 @@ export interface ReservationItem {
   readonly quantity: number;
 }
 
-/** Stock set aside for an order until it is released. */
+/**
+ * Stock set aside for an order: `reserved` until it is `released` (the stock comes back) or
+ * `committed` (the order was approved: the stock leaves for good).
+ */
 export interface Reservation {
   readonly id: string;
   readonly orderId: string;
   readonly items: readonly ReservationItem[];
-  readonly status: 'reserved' | 'released';
+  readonly status: 'reserved' | 'released' | 'committed';
 }
 
 /** Options for {@link createInventoryApp}. */
@@ -63,6 +67,8 @@ const reservationSchema = zRecord({
   items: zList(zRecord({ sku: zText(1, 100), quantity: zInteger(1) }), 1, 100),
 });
 
+const orderSchema = zRecord({ orderId: zText(1, 200) });
+
 /**
  * The inventory service: items with stock, and reservations that take stock all-or-nothing.
  *
@@ -71,9 +77,18 @@ const reservationSchema = zRecord({
  *   unknown SKU is a 400 `SY_SHOP_UNKNOWN_SKU` naming `items[i].sku`; too little stock is a
  *   409 `SY_SHOP_INSUFFICIENT_STOCK` naming the SKU and what is available, and then nothing
  *   is reserved.
+ *   A reservation for an order already released is a 409 `SY_SHOP_ORDER_CLOSED`.
  * - `GET /reservations/:id` → 200 reservation, or 404 `SY_SHOP_RESERVATION_NOT_FOUND`.
+ * - `GET /reservations?orderId=` → 200 `{ reservations }` of that order.
  * - `DELETE /reservations/:id` → 200 reservation with status `released`; its stock is
- *   returned once, however often it is released.
+ *   returned once, however often it is released. A committed one is a 409
+ *   `SY_SHOP_RESERVATION_COMMITTED`.
+ * - `POST /reservations/release` `{ orderId }` → 200 `{ orderId, released }`: the order saga's
+ *   compensation. Releases every reservation of the order and closes it (later reservations
+ *   for it are refused); releasing nothing succeeds; 409 `SY_SHOP_RESERVATION_COMMITTED` once
+ *   the order was committed.
+ * - `POST /reservations/commit` `{ orderId }` → 200 `{ orderId, committed }`: what the
+ *   `order.approved` consumer does; committing again changes nothing.
  *
  * Mutations honour `Idempotency-Key`. Several instances may share one database file: each
  * reservation is one write transaction and the stock column cannot go below zero.
@@ -98,9 +113,12 @@ export function createInventoryApp(db: DatabaseSync, options: InventoryAppOption
       id TEXT PRIMARY KEY,
       order_id TEXT NOT NULL,
       items TEXT NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('reserved', 'released'))
+      status TEXT NOT NULL CHECK (status IN ('reserved', 'released', 'committed'))
     ) STRICT;
   `);
+  allowCommittedStatus(db);
+  db.exec('CREATE INDEX IF NOT EXISTS reservations_order ON reservations (order_id)');
+  const orders = createOrderReservations(db, options.clock);
   seedOnce(db, options.seed ?? defaultInventory);
 
   const listItems = db.prepare('SELECT sku, name, price, stock FROM items ORDER BY sku');
@@ -111,6 +129,9 @@ export function createInventoryApp(db: DatabaseSync, options: InventoryAppOption
   const giveBack = db.prepare('UPDATE items SET stock = stock + ? WHERE sku = ?');
   const insertReservation = db.prepare('INSERT INTO reservations (id, order_id, items, status) VALUES (?, ?, ?, ?)');
   const reservationById = db.prepare('SELECT id, order_id, items, status FROM reservations WHERE id = ?');
+  const reservationsOf = db.prepare(
+    'SELECT id, order_id, items, status FROM reservations WHERE order_id = ? ORDER BY id',
+  );
   const release = db.prepare("UPDATE reservations SET status = 'released' WHERE id = ? AND status = 'reserved'");
 
   const idempotency: IdempotencyOptions = {};
@@ -138,6 +159,13 @@ export function createInventoryApp(db: DatabaseSync, options: InventoryAppOption
       '/reservations',
       mutation((req) => {
         const input = parseRequest(reservationSchema, req.body);
+        if (orders.isClosed(input.orderId)) {
+          throw shopError(
+            'SY_SHOP_ORDER_CLOSED',
+            `orderId: order ${JSON.stringify(input.orderId)} was released; nothing more is reserved for it`,
+            { details: { field: 'orderId' } },
+          );
+        }
         // An unknown SKU is a bad request whatever the stock says, so check them all first.
         for (const [i, line] of input.items.entries()) {
           if (itemBySku.get(line.sku) === undefined) {
@@ -172,12 +200,33 @@ export function createInventoryApp(db: DatabaseSync, options: InventoryAppOption
         return { status: 201, body: reservation };
       }),
     )
+    .route('GET', '/reservations', (req) => {
+      const orderId = req.query.get('orderId');
+      if (orderId === null || orderId === '') throw invalidRequest('query.orderId: required', 'query.orderId');
+      return { status: 200, body: { reservations: reservationsOf.all(orderId).map(toReservation) } };
+    })
+    .route(
+      'POST',
+      '/reservations/release',
+      mutation((req) => ({ status: 200, body: orders.release(parseRequest(orderSchema, req.body).orderId) })),
+    )
+    .route(
+      'POST',
+      '/reservations/commit',
+      mutation((req) => ({ status: 200, body: orders.commit(parseRequest(orderSchema, req.body).orderId) })),
+    )
     .route('GET', '/reservations/:id', (_req, { id }) => ({ status: 200, body: findReservation(id as string) }))
     .route(
       'DELETE',
       '/reservations/:id',
       mutation((_req, { id }) => {
         const reservation = findReservation(id as string);
+        if (reservation.status === 'committed') {
+          throw shopError(
+            'SY_SHOP_RESERVATION_COMMITTED',
+            `reservation ${JSON.stringify(reservation.id)} is committed; it cannot be released`,
+          );
+        }
         // Only the call that flips reserved -> released returns the stock, so a second
         // release (or a second instance releasing concurrently) adds nothing.
         if (release.run(reservation.id).changes === 1) {
@@ -215,6 +264,30 @@ function toReservation(row: Record<string, unknown>): Reservation {
     id: row.id as string,
     orderId: row.order_id as string,
     items: JSON.parse(row.items as string) as ReservationItem[],
-    status: row.status === 'released' ? 'released' : 'reserved',
+    status: row.status as Reservation['status'],
   };
+}
+
+/**
+ * Databases created before reservations could be committed have a CHECK that refuses the
+ * status; SQLite cannot alter a CHECK, so the table is rebuilt once, in one transaction.
+ */
+function allowCommittedStatus(db: DatabaseSync): void {
+  transaction(db, () => {
+    const table = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'reservations'").get() as
+      | { sql: string }
+      | undefined;
+    if (table === undefined || table.sql.includes("'committed'")) return;
+    db.exec(`
+      CREATE TABLE reservations_new (
+        id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        items TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('reserved', 'released', 'committed'))
+      ) STRICT;
+      INSERT INTO reservations_new SELECT id, order_id, items, status FROM reservations;
+      DROP TABLE reservations;
+      ALTER TABLE reservations_new RENAME TO reservations;
+    `);
+  });
 }

@@ -1,13 +1,30 @@
 /**
  * Entry point of the inventory service, run by `switchyard up` as `node src/inventory/main.ts`.
  * Environment: `PORT`, `SWITCHYARD_REGISTRY_URL`, `SWITCHYARD_INSTANCE_ID`, `SWITCHYARD_HOST`
- * (read by `startService`) and `SWITCHYARD_DATA_DIR`. Instances share one database file.
+ * (read by `startService`) and `SWITCHYARD_DATA_DIR`. Instances share one database file, and
+ * each is a member of the bus group `inventory`, which commits approved orders' reservations.
  */
+import { join } from 'node:path';
+import { createSqliteEventBus, type Subscription } from '@switchyard/saga';
+import { busFileName } from '../events.ts';
 import { runShopService } from '../run-service.ts';
 import { createInventoryApp, instanceIdHeader } from './app.ts';
+import { subscribeCommitOnApproval } from './order-approved.ts';
 
-await runShopService('inventory', (db, { instanceId }) => ({
-  app: createInventoryApp(db, { instanceId }),
-  // The app stamps its own answers; this also covers the adapter's 413/415/400 answers.
-  responseHeaders: { [instanceIdHeader]: instanceId },
-}));
+await runShopService('inventory', (db, { instanceId, dataDir }) => {
+  const app = createInventoryApp(db, { instanceId });
+  const bus = createSqliteEventBus({ path: join(dataDir, busFileName) });
+  let subscription: Subscription | undefined;
+  return {
+    app,
+    // The app stamps its own answers; this also covers the adapter's 413/415/400 answers.
+    responseHeaders: { [instanceIdHeader]: instanceId },
+    start: async () => {
+      subscription = await subscribeCommitOnApproval(bus, db);
+    },
+    close: async () => {
+      await subscription?.close();
+      await bus.close();
+    },
+  };
+});

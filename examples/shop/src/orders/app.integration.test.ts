@@ -2,24 +2,26 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { toNodeHandler } from '../http/node-handler.ts';
-import { createOrdersApp, type Order } from './app.ts';
+import { type ShopKit, startShopKit } from '../testing/shop-kit.ts';
+import type { OrderView } from './order-view.ts';
 
 describe('orders over HTTP', () => {
-  const db = new DatabaseSync(':memory:');
-  const server = createServer(toNodeHandler(createOrdersApp(db), { maxBodyBytes: 512 }));
+  let kit: ShopKit;
+  let server: ReturnType<typeof createServer>;
   let base: string;
   before(async () => {
+    kit = await startShopKit();
+    server = createServer(toNodeHandler(kit.orders, { maxBodyBytes: 512 }));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => {
+  after(async () => {
     server.closeAllConnections();
     server.close();
-    db.close();
+    await kit.close();
   });
 
   const post = (body: string, headers: Record<string, string> = {}) =>
@@ -27,7 +29,7 @@ describe('orders over HTTP', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body,
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(10_000),
     });
 
   it('answers malformed JSON with 400 SY_SHOP_MALFORMED_JSON', async () => {
@@ -60,7 +62,7 @@ describe('orders over HTTP', () => {
     });
   });
 
-  it('creates an order once per Idempotency-Key and reads it back', async () => {
+  it('places an order once per Idempotency-Key, with Location, and reads it back at the root', async () => {
     const body = JSON.stringify({
       customer: 'ada',
       items: [{ sku: 'SKU-MOUSE', quantity: 2, price: 24.5 }],
@@ -69,7 +71,9 @@ describe('orders over HTTP', () => {
     const first = await post(body, { 'idempotency-key': 'order-1' });
     assert.equal(first.status, 201);
     assert.equal(first.headers.get('idempotent-replayed'), null);
-    const order = (await first.json()) as Order;
+    const order = (await first.json()) as OrderView;
+    assert.equal(order.status, 'approved');
+    assert.equal(first.headers.get('location'), `/api/orders/${order.id}`);
     const again = await post(body, { 'idempotency-key': 'order-1' });
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(await again.json(), order);
@@ -77,6 +81,9 @@ describe('orders over HTTP', () => {
     const read = await fetch(`${base}/${order.id}`, { signal: AbortSignal.timeout(5000) });
     assert.deepEqual(await read.json(), order);
     const list = await fetch(`${base}/orders?customer=ada`, { signal: AbortSignal.timeout(5000) });
-    assert.deepEqual(await list.json(), { orders: [order] });
+    assert.deepEqual(
+      ((await list.json()) as { orders: { id: string }[] }).orders.map((o) => o.id),
+      [order.id],
+    );
   });
 });

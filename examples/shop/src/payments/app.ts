@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
-import { type Clock, invalidConfig } from '@switchyard/core';
+import { type Clock, invalidConfig, systemClock } from '@switchyard/core';
 import { shopError } from '../errors.ts';
 import { errorBody } from '../http/error-response.ts';
 import { type IdempotencyOptions, idempotentMutations } from '../http/idempotency.ts';
 import { createRouter, type RouteHandler } from '../http/router.ts';
 import type { App, AppRequest } from '../http/types.ts';
 import { invalidRequest, parseRequest, zAmount, zRecord, zText } from '../http/validation.ts';
+import { createNotificationsTable } from './notifications.ts';
 
 /** The life of a payment: captured (and maybe refunded later) or declined. */
 export const PaymentStatus = { Captured: 'captured', Declined: 'declined', Refunded: 'refunded' } as const;
@@ -45,6 +46,8 @@ const paymentSchema = zRecord({
 // A refund takes no parameters; an empty object is accepted for clients that always send one.
 const refundSchema = zRecord({}).optional();
 
+const orderRefundSchema = zRecord({ orderId: zText(1, 200) });
+
 /**
  * The payments service: captures payments up to a limit and refunds them.
  *
@@ -54,6 +57,12 @@ const refundSchema = zRecord({}).optional();
  * - `GET /payments?orderId=` → 200 `{ payments }` for that order, oldest first, declined included.
  * - `POST /payments/:id/refund` → 200 payment with status `refunded`; a second refund is a
  *   409 `SY_SHOP_ALREADY_REFUNDED` (unless it replays the first through `Idempotency-Key`).
+ * - `POST /payments/refunds` `{ orderId }` → 200 `{ orderId, refunded }`: the order saga's
+ *   compensation. Refunds every captured payment of the order and closes it, so a payment
+ *   for it still in flight is refused (409 `SY_SHOP_ORDER_CLOSED`); refunding nothing succeeds.
+ * - `GET /payments/notifications?orderId=` → 200 `{ notifications }` recorded by the
+ *   `order.approved` consumer ({@link subscribeReceipts}), oldest first (without `orderId`:
+ *   the newest 100).
  *
  * Each endpoint is also served without the `/payments` prefix (`POST /`, `POST /:id/refund`),
  * which is how requests arrive through a gateway route that strips `/api/payments`.
@@ -82,6 +91,10 @@ export function createPaymentsApp(db: DatabaseSync, options: PaymentsAppOptions)
       reason TEXT
     ) STRICT;
     CREATE INDEX IF NOT EXISTS payments_order ON payments (order_id, seq);
+    CREATE TABLE IF NOT EXISTS closed_orders (
+      order_id TEXT PRIMARY KEY,
+      closed_at INTEGER NOT NULL
+    ) STRICT;
   `);
   const insert = db.prepare(
     'INSERT INTO payments (id, order_id, customer, amount, status, reason) VALUES (?, ?, ?, ?, ?, ?)',
@@ -91,6 +104,9 @@ export function createPaymentsApp(db: DatabaseSync, options: PaymentsAppOptions)
     'SELECT id, order_id, customer, amount, status, reason FROM payments WHERE order_id = ? ORDER BY seq',
   );
   const refund = db.prepare("UPDATE payments SET status = 'refunded' WHERE id = ? AND status = 'captured'");
+  const closeOrder = db.prepare('INSERT INTO closed_orders (order_id, closed_at) VALUES (?, ?) ON CONFLICT DO NOTHING');
+  const orderClosed = db.prepare('SELECT 1 AS closed FROM closed_orders WHERE order_id = ?');
+  const notifications = createNotificationsTable(db);
 
   const idempotency: IdempotencyOptions = {};
   if (options.clock !== undefined) idempotency.clock = options.clock;
@@ -105,6 +121,13 @@ export function createPaymentsApp(db: DatabaseSync, options: PaymentsAppOptions)
 
   const createPayment = mutation((req) => {
     const input = parseRequest(paymentSchema, req.body);
+    if (orderClosed.get(input.orderId) !== undefined) {
+      throw shopError(
+        'SY_SHOP_ORDER_CLOSED',
+        `orderId: order ${JSON.stringify(input.orderId)} was refunded; nothing more is charged for it`,
+        { details: { field: 'orderId' } },
+      );
+    }
     const id = `pay_${randomUUID()}`;
     if (input.amount > limit) {
       // Returned, not thrown: the declined payment is recorded, and with an
@@ -137,6 +160,23 @@ export function createPaymentsApp(db: DatabaseSync, options: PaymentsAppOptions)
     );
   });
 
+  // Refunds every captured payment of the order, then closes it: a payment request for the
+  // order still in flight (a saga attempt that timed out) is refused when it lands.
+  const refundOrder = mutation((req) => {
+    const { orderId } = parseRequest(orderRefundSchema, req.body);
+    const refunded = byOrder
+      .all(orderId)
+      .map(toPayment)
+      .filter((payment) => payment.status === PaymentStatus.Captured && refund.run(payment.id).changes === 1)
+      .map((payment) => payment.id);
+    closeOrder.run(orderId, (options.clock ?? systemClock).now());
+    return { status: 200, body: { orderId, refunded } };
+  });
+  const listNotifications: RouteHandler = (req) => ({
+    status: 200,
+    body: { notifications: notifications.list(req.query.get('orderId') ?? undefined) },
+  });
+
   const router = createRouter(options.onError ? { onError: options.onError } : {});
   // The gateway route `/api/payments` strips its prefix, so `POST /api/payments` arrives as
   // `POST /`: the same endpoints are served at the root as well as under /payments.
@@ -144,6 +184,8 @@ export function createPaymentsApp(db: DatabaseSync, options: PaymentsAppOptions)
     router
       .route('POST', base || '/', createPayment)
       .route('GET', base || '/', listPayments)
+      .route('POST', `${base}/refunds`, refundOrder)
+      .route('GET', `${base}/notifications`, listNotifications)
       .route('GET', `${base}/:id`, getPayment)
       .route('POST', `${base}/:id/refund`, refundPayment);
   }
