@@ -14,8 +14,8 @@ import { discoveryErrorCodes } from '@switchyard/discovery';
 import { gatewayErrorCodes } from '@switchyard/gateway';
 import { resilienceErrorCodes } from '@switchyard/resilience';
 import { sagaErrorCodes } from '@switchyard/saga';
-import { telemetryErrorCodes } from '@switchyard/telemetry';
 import { serviceErrorCodes } from '@switchyard/service';
+import { telemetryErrorCodes } from '@switchyard/telemetry';
 
 const tables = {
   core: coreErrorCodes,
