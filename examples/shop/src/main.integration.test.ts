@@ -30,6 +30,25 @@ async function exitOf(child: ChildProcess, ms: number): Promise<number | null> {
   return code;
 }
 
+/** The URL of the "service started" log line, or a rejection with the output after 10 s or on exit. */
+function startedUrl(child: ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "service started" line within 10 s:\n${stderr()}`)), 10_000);
+    const onData = () => {
+      const started = stderr().match(/"url":"(http:\/\/[^"]+)".*"msg":"service started"/);
+      if (started?.[1] === undefined) return;
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      resolve(started[1]);
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${stderr()}`));
+    });
+  });
+}
+
 describe('service entry points', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'shop-main-'));
   const children: ChildProcess[] = [];
@@ -62,21 +81,7 @@ describe('service entry points', () => {
       SWITCHYARD_DATA_DIR: dataDir,
     });
     children.push(child);
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "service started" line within 10 s:\n${stderr()}`)), 10_000);
-      const onData = () => {
-        const started = stderr().match(/"url":"(http:\/\/[^"]+)".*"msg":"service started"/);
-        if (started?.[1] === undefined) return;
-        clearTimeout(timer);
-        child.stderr?.off('data', onData);
-        resolve(started[1]);
-      };
-      child.stderr?.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`exited with ${code}:\n${stderr()}`));
-      });
-    });
+    const url = await startedUrl(child, stderr);
     const res = await fetch(`${url}/items/SKU-KEYBOARD`, { signal: AbortSignal.timeout(5000) });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-instance-id'), 'inventory-main-test');
@@ -84,5 +89,35 @@ describe('service entry points', () => {
     child.kill('SIGTERM');
     assert.equal(await exitOf(child, 10_000), 0);
     assert.ok(existsSync(join(dataDir, 'inventory.sqlite')));
+  });
+
+  it('with SHOP_TELEMETRY=on, payments serves /metrics labelled by route template, not by path', async () => {
+    const { child, stderr } = runMain('payments', {
+      PORT: '0',
+      SHOP_TELEMETRY: 'on',
+      SWITCHYARD_INSTANCE_ID: 'payments-main-test',
+      SWITCHYARD_DATA_DIR: dataDir,
+    });
+    children.push(child);
+    const url = await startedUrl(child, stderr);
+    for (const id of ['pay_1', 'pay_2']) {
+      const res = await fetch(`${url}/payments/${id}`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 404);
+    }
+    const metrics = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    assert.match(
+      metrics,
+      /switchyard_http_server_requests_total\{route="\/payments\/:id",method="GET",status_class="4xx"\} 2/,
+    );
+    assert.doesNotMatch(metrics, /pay_1/);
+    child.kill('SIGTERM');
+    assert.equal(await exitOf(child, 10_000), 0);
+  });
+
+  it('exits 1 naming SHOP_TELEMETRY when it is neither on nor off', async () => {
+    const { child, stderr } = runMain('inventory', { PORT: '0', SHOP_TELEMETRY: 'yes', SWITCHYARD_DATA_DIR: dataDir });
+    children.push(child);
+    assert.equal(await exitOf(child, 10_000), 1);
+    assert.match(stderr(), /inventory: failed to start: .*\n\s+SHOP_TELEMETRY: expected "on" or "off", got "yes"/);
   });
 });

@@ -9,6 +9,7 @@ import {
   resolveNodeHandlerOptions,
   resolveOrdersSettings,
   resolvePaymentsLimit,
+  resolveShopTelemetry,
 } from './options.ts';
 
 describe('resolvePaymentsLimit', () => {
@@ -101,5 +102,52 @@ describe('resolveOrdersSettings', () => {
       () => resolveOrdersSettings({ SHOP_INVENTORY_URL: urls.SHOP_INVENTORY_URL }),
       /SWITCHYARD_REGISTRY_URL: orders calls inventory and payments: set the registry URL, or both SHOP_INVENTORY_URL and SHOP_PAYMENTS_URL/,
     );
+  });
+});
+
+describe('resolveShopTelemetry', () => {
+  it('is off without an OTLP endpoint, on with one (switchyard up passes OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
+    assert.equal(resolveShopTelemetry({}), undefined);
+    assert.equal(resolveShopTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }), undefined);
+    assert.deepEqual(resolveShopTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }), {
+      otlp: true,
+      scheduledDelayMs: undefined,
+    });
+    assert.deepEqual(resolveShopTelemetry({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }), {
+      otlp: true,
+      scheduledDelayMs: undefined,
+    });
+  });
+
+  it('follows SHOP_TELEMETRY when set, and reads OTEL_BSP_SCHEDULE_DELAY', () => {
+    assert.deepEqual(resolveShopTelemetry({ SHOP_TELEMETRY: 'on' }), { otlp: false, scheduledDelayMs: undefined });
+    assert.equal(
+      resolveShopTelemetry({ SHOP_TELEMETRY: 'OFF', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }),
+      undefined,
+    );
+    assert.deepEqual(
+      resolveShopTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_BSP_SCHEDULE_DELAY: '100' }),
+      { otlp: true, scheduledDelayMs: 100 },
+    );
+  });
+
+  it('refuses a bad SHOP_TELEMETRY or OTEL_BSP_SCHEDULE_DELAY, naming the variable and the value', () => {
+    assert.throws(
+      () => resolveShopTelemetry({ SHOP_TELEMETRY: 'yes' }),
+      (err) =>
+        isSwitchyardError(err, 'SY_CONFIG_INVALID') &&
+        err.message.includes('SHOP_TELEMETRY: expected "on" or "off", got "yes"'),
+    );
+    for (const raw of ['soon', '-1', '2.5']) {
+      assert.throws(
+        () => resolveShopTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_BSP_SCHEDULE_DELAY: raw }),
+        (err) =>
+          isSwitchyardError(err, 'SY_CONFIG_INVALID') &&
+          err.message.includes(
+            `OTEL_BSP_SCHEDULE_DELAY: expected an integer number of milliseconds >= 0, got "${raw}"`,
+          ),
+        raw,
+      );
+    }
   });
 });

@@ -167,3 +167,56 @@ export function resolveOrdersSettings(env: ShopEnv): OrdersSettings {
     publicPath: read('ORDERS_PUBLIC_PATH') ?? '/api/orders',
   };
 }
+
+/** Whether and how a shop service sets up telemetry; see {@link resolveShopTelemetry}. */
+export interface ShopTelemetrySettings {
+  /** An OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`). */
+  readonly otlp: boolean;
+  /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds between scheduled exports, when set. @default 5000 (the telemetry package's) */
+  readonly scheduledDelayMs: number | undefined;
+}
+
+/**
+ * Whether a shop service sets up tracing and metrics, from its environment: `SHOP_TELEMETRY`
+ * (`on` or `off`) decides when set; unset or empty, telemetry is on exactly when an OTLP
+ * endpoint is (`OTEL_EXPORTER_OTLP_ENDPOINT`, which `switchyard up` passes with a `telemetry:`
+ * section, or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`). Returns undefined when it is off.
+ *
+ * @throws SwitchyardError `SY_CONFIG_INVALID` naming `SHOP_TELEMETRY` or `OTEL_BSP_SCHEDULE_DELAY` and the bad value
+ * @example
+ * ```ts
+ * resolveShopTelemetry({}); // undefined: off
+ * resolveShopTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }); // { otlp: true, scheduledDelayMs: undefined }
+ * resolveShopTelemetry({ SHOP_TELEMETRY: 'on' }); // { otlp: false, ... }: metrics and spans, no export
+ * ```
+ */
+export function resolveShopTelemetry(env: ShopEnv): ShopTelemetrySettings | undefined {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const otlp =
+    read('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined;
+  const mode = read('SHOP_TELEMETRY')?.toLowerCase();
+  if (mode !== undefined && mode !== 'on' && mode !== 'off') {
+    throw invalidConfig(
+      [{ path: 'SHOP_TELEMETRY', message: `expected "on" or "off", got ${JSON.stringify(env.SHOP_TELEMETRY)}` }],
+      'the environment',
+    );
+  }
+  const delay = read('OTEL_BSP_SCHEDULE_DELAY');
+  const scheduledDelayMs = delay === undefined ? undefined : Number(delay);
+  if (scheduledDelayMs !== undefined && !(Number.isInteger(scheduledDelayMs) && scheduledDelayMs >= 0)) {
+    throw invalidConfig(
+      [
+        {
+          path: 'OTEL_BSP_SCHEDULE_DELAY',
+          message: `expected an integer number of milliseconds >= 0, got ${JSON.stringify(delay)}`,
+        },
+      ],
+      'the environment',
+    );
+  }
+  if (mode === 'off' || (mode === undefined && !otlp)) return undefined;
+  return { otlp, scheduledDelayMs };
+}

@@ -1,10 +1,12 @@
+import type { IncomingMessage } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { startService } from '@switchyard/service';
 import { openServiceDatabase } from './database.ts';
 import { toNodeHandler } from './http/node-handler.ts';
 import type { App, AsyncApp } from './http/types.ts';
-import { resolveDataDir, resolveInstanceId, type ShopEnv, type ShopService } from './options.ts';
+import { resolveDataDir, resolveInstanceId, resolveShopTelemetry, type ShopEnv, type ShopService } from './options.ts';
+import { type ShopTelemetry, startShopTelemetry } from './shop-telemetry.ts';
 
 /** What a service's entry point knows when it builds its app. */
 export interface ShopServiceContext {
@@ -40,6 +42,12 @@ export interface ShopServiceSetup {
  * and exits 0 (after the setup's `close`). A failure to start (a bad environment variable, a database that will not
  * open, a registry that refuses) is printed as one line and the process exits 1.
  *
+ * With an OTLP endpoint in the environment (`OTEL_EXPORTER_OTLP_ENDPOINT`, passed by `switchyard
+ * up` when its config has a `telemetry:` section) or `SHOP_TELEMETRY=on`, telemetry is set up
+ * first, before `build` creates the engine, bus and client, so every span they make is
+ * recorded: each request gets a server span named by its route template (`POST /reservations`),
+ * `/metrics` serves the RED metrics, and the last spans are flushed on shutdown.
+ *
  * @example
  * ```ts
  * await runShopService('orders', (db) => ({ app: createOrdersApp(db) }));
@@ -52,8 +60,11 @@ export async function runShopService(
 ): Promise<void> {
   let db: DatabaseSync | undefined;
   let setup: ShopServiceSetup | undefined;
+  let telemetry: ShopTelemetry | undefined;
   try {
     const instanceId = resolveInstanceId(service, env);
+    const telemetrySettings = resolveShopTelemetry(env);
+    if (telemetrySettings !== undefined) telemetry = startShopTelemetry(service, instanceId, telemetrySettings, env);
     const dir = resolveDataDir(env);
     const dataDir = typeof dir === 'string' ? dir : fileURLToPath(dir);
     const database = openServiceDatabase(service, dataDir);
@@ -67,18 +78,29 @@ export async function runShopService(
       name: service,
       id: instanceId,
       handler,
+      ...(telemetry === undefined ? {} : { routeOf: (req: IncomingMessage) => routeOf(app, req) }),
       onClose: async () => {
         try {
           await close?.();
         } finally {
           if (database.isOpen) database.close();
+          // Last: the spans of the final requests and of the shutdown itself are flushed.
+          await telemetry?.close();
         }
       },
     });
   } catch (err) {
     await setup?.close?.().catch(() => {});
     if (db?.isOpen) db.close();
+    await telemetry?.close();
     console.error(`${service}: failed to start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
+}
+
+/** The route template of a request (`/reservations/:id`), for span names and metric labels. */
+function routeOf(app: App | AsyncApp, req: IncomingMessage): string | undefined {
+  const url = req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  return app.routeOf?.(req.method ?? 'GET', queryAt === -1 ? url : url.slice(0, queryAt));
 }

@@ -53,7 +53,16 @@ export async function startSystemTelemetry(
     for (const source of sources.splice(0)) source.dispose();
     if (server) await closeServer(server);
     restore.dispose();
-    await telemetry.shutdown();
+    // The last export gets a bounded wait: a collector that accepts and never answers must not
+    // hold up the stop for the exporter's own timeout.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      telemetry.shutdown(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_FLUSH_MS).unref();
+      }),
+    ]);
+    clearTimeout(timer);
   };
   let metricsUrl: string | undefined;
   try {
@@ -76,6 +85,9 @@ export async function startSystemTelemetry(
     close,
   };
 }
+
+/** How long stopping waits for the last spans to be exported. */
+const SHUTDOWN_FLUSH_MS = 2000;
 
 /** Every registered instance with its aggregated health, read at scrape time. */
 export function* registryInstances(registry: Registry): Iterable<InstanceHealthView> {

@@ -90,3 +90,28 @@ describe('createAsyncRouter', () => {
     assert.equal((router.handle(appRequest('POST', '/sync')) as { status: number }).status, 405);
   });
 });
+
+describe('routeOf', () => {
+  const router = createRouter()
+    .route('GET', '/orders/:id', () => ({ status: 200, body: null }))
+    .route('POST', '/orders/:id/refund', () => ({ status: 200, body: null }))
+    .route('GET', '/', () => ({ status: 200, body: null }));
+
+  it('names the pattern that serves the request, never the raw path', () => {
+    assert.equal(router.routeOf('GET', '/orders/ord_1'), '/orders/:id');
+    assert.equal(router.routeOf('get', '/orders/ord%20two/'), '/orders/:id');
+    assert.equal(router.routeOf('POST', '/orders/ord_1/refund'), '/orders/:id/refund');
+    assert.equal(router.routeOf('GET', '/'), '/');
+  });
+
+  it('is undefined for an unknown path, another method, or a malformed path', () => {
+    assert.equal(router.routeOf('GET', '/nothing'), undefined);
+    assert.equal(router.routeOf('DELETE', '/orders/ord_1'), undefined);
+    assert.equal(router.routeOf('GET', '/orders/%E0%A4%A'), undefined);
+  });
+
+  it('is the same on an async router', () => {
+    const inner = createAsyncRouter().route('POST', '/reservations', async () => ({ status: 201, body: null }));
+    assert.equal(inner.routeOf('POST', '/reservations'), '/reservations');
+  });
+});

@@ -24,16 +24,21 @@ export interface RouterOptions {
 export interface Router extends App {
   /** Adds a route; `pattern` segments starting with `:` capture one path segment. */
   route(method: string, pattern: string, handler: RouteHandler): Router;
+  /** The pattern of the route serving `method path` (`/orders/:id`), or undefined: no route does. */
+  routeOf(method: string, path: string): string | undefined;
 }
 
 /** A router whose handlers may answer with a promise; see {@link createAsyncRouter}. */
 export interface AsyncRouter extends AsyncApp {
   /** Adds a route; `pattern` segments starting with `:` capture one path segment. */
   route(method: string, pattern: string, handler: AsyncRouteHandler): AsyncRouter;
+  /** The pattern of the route serving `method path` (`/orders/:id`), or undefined: no route does. */
+  routeOf(method: string, path: string): string | undefined;
 }
 
 interface Route {
   readonly method: string;
+  readonly pattern: string;
   readonly segments: readonly string[];
   readonly handler: AsyncRouteHandler;
 }
@@ -59,6 +64,7 @@ export function createRouter(options: RouterOptions = {}): Router {
     },
     // Every handler of this router is synchronous, so the inner router answers synchronously.
     handle: (req) => inner.handle(req) as AppResponse,
+    routeOf: inner.routeOf,
   };
   return router;
 }
@@ -84,9 +90,10 @@ export function createAsyncRouter(options: RouterOptions = {}): AsyncRouter {
 
   const router: AsyncRouter = {
     route(method, pattern, handler) {
-      routes.push({ method: method.toUpperCase(), segments: splitPath(pattern), handler });
+      routes.push({ method: method.toUpperCase(), pattern, segments: splitPath(pattern), handler });
       return router;
     },
+    routeOf: (method, path) => routeOf(routes, method, path),
     handle(req) {
       try {
         const response = dispatch(routes, req);
@@ -115,6 +122,21 @@ function dispatch(routes: readonly Route[], req: AppRequest): AppResponse | Prom
     });
   }
   throw shopError('SY_SHOP_ROUTE_NOT_FOUND', `no endpoint for ${req.method} ${req.path}`);
+}
+
+/**
+ * The pattern of the route that serves `method path` (`/orders/:id`), or undefined: a bounded
+ * name for span names and metric labels, never the raw path.
+ */
+function routeOf(routes: readonly Route[], method: string, path: string): string | undefined {
+  let segments: string[];
+  try {
+    segments = decodeSegments(path);
+  } catch {
+    return undefined;
+  }
+  const upper = method.toUpperCase();
+  return routes.find((route) => route.method === upper && match(route.segments, segments) !== undefined)?.pattern;
 }
 
 function match(pattern: readonly string[], segments: readonly string[]): Record<string, string> | undefined {

@@ -27,6 +27,11 @@ export interface AppResponse {
 /** Something that answers {@link AppRequest}s; `handle` never throws. */
 export interface App {
   handle(req: AppRequest): AppResponse;
+  /**
+   * The route template that serves `method path` (`/orders/:id`), or undefined when none
+   * does: the bounded name of the request's server span and metric label.
+   */
+  routeOf?(method: string, path: string): string | undefined;
 }
 
 /**
@@ -36,6 +41,8 @@ export interface App {
  */
 export interface AsyncApp {
   handle(req: AppRequest): AppResponse | Promise<AppResponse>;
+  /** As {@link App.routeOf}. */
+  routeOf?(method: string, path: string): string | undefined;
 }
 
 /** The body of every error response. */

@@ -242,6 +242,7 @@ export function createInventoryApp(db: DatabaseSync, options: InventoryAppOption
       const response = router.handle(req);
       return { ...response, headers: { ...response.headers, ...headers } };
     },
+    routeOf: router.routeOf,
   };
 }
 

@@ -194,6 +194,7 @@ export function createOrdersApp(db: DatabaseSync, options: OrdersAppOptions): Or
     outbox,
     relay,
     handle: (req: AppRequest) => router.handle(req),
+    routeOf: router.routeOf,
     async start() {
       await sagaEngine.start();
       relay?.start();

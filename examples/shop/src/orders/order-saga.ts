@@ -1,5 +1,11 @@
 import type { SwitchyardErrorJSON } from '@switchyard/core';
-import { defineSaga, type SqliteOutbox, type StepRetryOptions, withSagaHeaders } from '@switchyard/saga';
+import {
+  defineSaga,
+  type SqliteOutbox,
+  type StepRetryOptions,
+  withSagaHeaders,
+  withTraceHeaders,
+} from '@switchyard/saga';
 import { type OrderApprovedEvent, orderApprovedTopic } from '../events.ts';
 import type { CallLog } from './call-log.ts';
 import type { OrdersTable } from './orders-table.ts';
@@ -174,7 +180,9 @@ export function defineOrderSaga(deps: OrderSagaDeps) {
             id: `${orderApprovedTopic}:${ctx.input.orderId}`,
             topic: orderApprovedTopic,
             payload: event,
-            headers: withSagaHeaders(ctx.meta, ctx.sagaId),
+            // The approve step's span (when traced) replaces the saga's traceparent: the
+            // choreography that follows hangs under the step that approved the order.
+            headers: withSagaHeaders(withTraceHeaders(ctx.meta), ctx.sagaId),
           });
         });
         if (approved) deps.onApproved?.();

@@ -1,6 +1,7 @@
 import type { HttpClient } from '@switchyard/client';
 import type { SwitchyardErrorJSON } from '@switchyard/core';
 import { isSwitchyardError } from '@switchyard/core';
+import { withTraceHeaders } from '@switchyard/saga';
 import { isShopError, type ShopErrorCode, shopError, shopErrorCodes } from '../errors.ts';
 import type { CallLog } from './call-log.ts';
 
@@ -17,7 +18,12 @@ export interface ServiceCall {
   readonly idempotencyKey: string;
   /** The step's `ctx.signal` (its timeout, the engine stopping, a takeover). */
   readonly signal: AbortSignal;
-  /** Propagation headers of the saga (`traceparent`, ...). */
+  /**
+   * Propagation headers of the saga (`traceparent`, ...). When a span is active (the saga
+   * step's, with telemetry set up), its context is sent instead of the saga's `traceparent`, so
+   * the callee's server span is a child of the step (and of the client's attempt span, which
+   * the instrumented client injects over it).
+   */
   readonly headers?: Readonly<Record<string, string>>;
   /** Where the attempt is logged before it is sent: `[log, sagaId, step]`. */
   readonly log?: readonly [CallLog, string, string];
@@ -55,7 +61,7 @@ export async function callService<T>(client: ServiceClient, call: ServiceCall): 
     response = await client.request(call.service, {
       method: call.method,
       path: call.path,
-      headers: { 'content-type': 'application/json', ...call.headers },
+      headers: { 'content-type': 'application/json', ...withTraceHeaders(call.headers) },
       body: JSON.stringify(call.body),
       idempotencyKey: call.idempotencyKey,
       signal: call.signal,
