@@ -12,6 +12,7 @@ import { clientErrorCodes } from '@switchyard/client';
 import { coreErrorCodes } from '@switchyard/core';
 import { discoveryErrorCodes } from '@switchyard/discovery';
 import { gatewayErrorCodes } from '@switchyard/gateway';
+import { meshErrorCodes } from '@switchyard/mesh';
 import { resilienceErrorCodes } from '@switchyard/resilience';
 import { sagaErrorCodes } from '@switchyard/saga';
 import { serviceErrorCodes } from '@switchyard/service';
@@ -24,6 +25,7 @@ const tables = {
   discovery: discoveryErrorCodes,
   client: clientErrorCodes,
   gateway: gatewayErrorCodes,
+  mesh: meshErrorCodes,
   service: serviceErrorCodes,
   saga: sagaErrorCodes,
   cli: cliErrorCodes,
@@ -65,6 +67,7 @@ it('codes follow SY_<AREA>_<WHAT> and each package uses its own area', () => {
     discovery: ['DISCOVERY'],
     client: ['CLIENT'],
     gateway: ['GATEWAY'],
+    mesh: ['MESH'],
     service: ['SERVICE'],
     saga: ['SAGA', 'BUS'],
     cli: ['CLI'],

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { runUp, runValidate } from './commands.ts';
 import { runGateway } from './gateway-command.ts';
+import { type MeshEnvoyOptions, runMeshEnvoy } from './mesh-envoy-command.ts';
 
 const program = new Command()
   .name('switchyard')
@@ -36,6 +37,25 @@ program
   .option('-c, --config <file>', 'config file', 'switchyard.yaml')
   .action((opts: { config: string }) => {
     process.exitCode = runValidate(opts);
+  });
+
+const mesh = program.command('mesh').description('generate and check service-mesh configuration');
+
+mesh
+  .command('envoy')
+  .description("print an Envoy v3 bootstrap (front proxy or sidecar) for the config, checked against Envoy's protos")
+  .option('-c, --config <file>', 'config file', 'switchyard.yaml')
+  .option('--mode <mode>', 'front-proxy or sidecar', 'front-proxy')
+  .option('--eds <host:port>', 'clusters take endpoints by EDS over ADS from this xDS server')
+  .option('--registry <url>', 'Consul-compatible registry to read static endpoints from')
+  .option('--service <name>', 'the service a sidecar runs next to (--mode sidecar)')
+  .option('--app-port <port>', "the sidecar's service port, which inbound traffic goes to", '8080')
+  .option('--health-path <path>', 'add an HTTP health check on this path to every service cluster')
+  .option('--check <file>', 'validate this Envoy config (YAML or JSON) instead of generating one')
+  .option('-o, --output <file>', 'write to a file instead of stdout')
+  .option('--format <format>', 'yaml or json', 'yaml')
+  .action(async (opts: MeshEnvoyOptions) => {
+    process.exitCode = await runMeshEnvoy(opts);
   });
 
 await program.parseAsync();
