@@ -52,9 +52,11 @@ export const postgresSagaStoreOptionsSchema = z
     maxBatch: z.number().int().min(1).max(10_000).default(500),
     /**
      * Batch statements in flight at once (each on its own connection; a saga is in at most
-     * one). One statement's round trip is the limit with one; a few overlap it. @default 3
+     * one). Each commit waits for its WAL flush; several in flight share those waits, as
+     * PostgreSQL's own group commit does for concurrent clients. Keep it below `poolSize`, so
+     * claims and reads still find a connection. @default 8
      */
-    batchesInFlight: z.number().int().min(1).max(100).default(3),
+    batchesInFlight: z.number().int().min(1).max(100).default(8),
   })
   .superRefine((value, ctx) => {
     if (value.url !== undefined && value.pool !== undefined) {

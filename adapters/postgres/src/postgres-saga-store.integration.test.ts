@@ -115,8 +115,13 @@ describe('createPostgresSagaStore', () => {
       const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await client.connect();
       try {
-        const { rows } = await client.query(`SELECT component, version FROM "${schema}".migrations`);
-        assert.deepEqual(rows, [{ component: 'saga', version: 1 }]);
+        const { rows } = await client.query(
+          `SELECT component, version FROM "${schema}".migrations ORDER BY component, version`,
+        );
+        assert.deepEqual(rows, [
+          { component: 'saga', version: 1 },
+          { component: 'saga', version: 2 },
+        ]);
       } finally {
         await client.end();
       }
