@@ -12,6 +12,8 @@ import { meshError } from './errors.ts';
  */
 export const envoyProtoEntryFiles = Object.freeze([
   'envoy/config/bootstrap/v3/bootstrap.proto',
+  // The ADS service the xDS server implements (its requests and responses).
+  'envoy/service/discovery/v3/ads.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
