@@ -2,7 +2,10 @@
  * `npm run bench -- gateway`: requests per second, p50 and p99 of wrk (`-t1 -c50`) against the
  * upstream directly, nginx as a keep-alive reverse proxy (one worker), `@fastify/http-proxy`,
  * `http-proxy`, a bare forwarder (node:http + an undici Pool: the Node ceiling) and
- * Switchyard's gateway, for a 100 B and a 64 KiB response.
+ * Switchyard's gateway, for a 100 B and a 64 KiB response. The gateway also runs with tracing
+ * (100% sampling, OTLP/HTTP export to a local sink process answering 200) and metrics on, and
+ * with JWT auth (HS256, a local secret), local rate limiting (a limit that admits every
+ * request) and tracing on; both are compared with the gateway with all of it off.
  *
  * Every proxy is a process of its own pinned to core 0 and started alone (one at a time, so
  * they never compete); the upstream (a keep-alive node:http server) and wrk share the other
@@ -16,13 +19,20 @@
  * contains one of the words; targets print only when all they compare ran), and `--profile` to instead run the
  * gateway alone under `--cpu-prof` for `--profile-seconds S` (default 10) per body size and
  * print where it spends its time.
+ *
+ * Memory: after the rounds, `--soak S` (default 60; 0 skips it) runs the gateway with tracing
+ * and metrics on under wrk for S seconds; the gateway collects garbage and reads its heap every
+ * 5 s. Target "no growth": heapUsed after GC at the end is within max(10%, 5 MB) of the value at
+ * 15 s (by then the span store's ring and the pools are full, so what remains is growth).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
 import { reportTargets, type Target } from '../target.ts';
 
 const { values } = parseArgs({
@@ -34,12 +44,14 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-seconds': { type: 'string', default: '10' },
     only: { type: 'string' },
+    soak: { type: 'string', default: '60' },
   },
 });
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const warmup = Number(values.warmup);
 const connections = Number(values.connections);
+const soakSeconds = Number(values.soak);
 
 const here = new URL('.', import.meta.url).pathname;
 const cores = availableParallelism();
@@ -256,8 +268,14 @@ function parseWrk(out: string): Sample {
   };
 }
 
-function wrk(port: number, path: string, seconds: number): Promise<Sample> {
+function wrk(
+  port: number,
+  path: string,
+  seconds: number,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Sample> {
   const args = ['-c', wrkCore, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`);
   const child = spawn('taskset', [...args, `http://127.0.0.1:${port}${path}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -293,13 +311,67 @@ interface Contender {
   readonly name: string;
   /** Starts the proxy (pinned to core 0) and resolves with its port; `stop` undoes it. */
   start(upstreamPort: number): Promise<{ port: number; stop: () => Promise<void> }>;
+  /** Request headers wrk sends to this contender. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const node =
-  (file: string, nodeArgs: readonly string[] = []): Contender['start'] =>
+  (
+    file: string,
+    nodeArgs: readonly string[] = [],
+    env: () => Record<string, string> = () => ({}),
+  ): Contender['start'] =>
   async (upstreamPort) => {
-    const { tracked, port } = await startNode(file, proxyCore, { UPSTREAM_PORT: String(upstreamPort) }, nodeArgs);
+    const { tracked, port } = await startNode(
+      file,
+      proxyCore,
+      { UPSTREAM_PORT: String(upstreamPort), ...env() },
+      nodeArgs,
+    );
     return { port, stop: () => stop(tracked) };
+  };
+
+// --- tracing: the OTLP sink, the JWT, and the exporter's counts per contender ---
+
+/** The OTLP sink's URL, set once it runs (only when a traced contender is selected). */
+let sinkUrl = '';
+const JWT_SECRET = 'bench-secret-of-at-least-thirty-two-characters';
+const token = await new SignJWT({ sub: 'bench-user' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setIssuer('bench')
+  .setAudience('bench')
+  .setExpirationTime('24h')
+  .sign(new TextEncoder().encode(JWT_SECRET));
+
+interface ExportStats {
+  readonly exported: number;
+  readonly failed: number;
+  readonly dropped: number;
+}
+/** Span export counts summed over a contender's runs (read from the file the gateway writes on SIGTERM). */
+const exportTotals = new Map<string, { exported: number; failed: number; dropped: number }>();
+
+const traced =
+  (name: string, extra: Record<string, string> = {}): Contender['start'] =>
+  async (upstreamPort) => {
+    const statsFile = join(work, `stats-${randomUUID()}.json`);
+    const running = await node('switchyard-gateway.ts', [], () => ({
+      OTLP_ENDPOINT: `${sinkUrl}/v1/traces`,
+      STATS_FILE: statsFile,
+      ...extra,
+    }))(upstreamPort);
+    return {
+      port: running.port,
+      stop: async () => {
+        await running.stop();
+        const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as ExportStats;
+        const total = exportTotals.get(name) ?? { exported: 0, failed: 0, dropped: 0 };
+        total.exported += stats.exported;
+        total.failed += stats.failed;
+        total.dropped += stats.dropped;
+        exportTotals.set(name, total);
+      },
+    };
   };
 
 const DIRECT = 'upstream directly';
@@ -308,6 +380,8 @@ const FASTIFY = '@fastify/http-proxy';
 const HTTP_PROXY = 'http-proxy';
 const BARE = 'bare forwarder';
 const GATEWAY = 'Switchyard gateway';
+const GATEWAY_TRACED = 'Switchyard gateway + tracing, metrics';
+const GATEWAY_JWT_RL_TRACED = 'Switchyard gateway + JWT, rate limit, tracing';
 
 const allContenders: readonly Contender[] = [
   { name: DIRECT, start: async (upstreamPort) => ({ port: upstreamPort, stop: async () => {} }) },
@@ -323,6 +397,12 @@ const allContenders: readonly Contender[] = [
   { name: HTTP_PROXY, start: node('http-proxy.ts', ['--no-deprecation']) },
   { name: BARE, start: node('bare-forwarder.ts') },
   { name: GATEWAY, start: node('switchyard-gateway.ts') },
+  { name: GATEWAY_TRACED, start: traced(GATEWAY_TRACED) },
+  {
+    name: GATEWAY_JWT_RL_TRACED,
+    start: traced(GATEWAY_JWT_RL_TRACED, { JWT_SECRET }),
+    headers: { authorization: `Bearer ${token}` },
+  },
 ];
 
 // `--only a,b`: the contenders whose name contains one of the words (targets need their three).
@@ -346,8 +426,8 @@ async function bench(upstreamPort: number): Promise<void> {
       const running = await contender.start(upstreamPort);
       try {
         for (const size of sizes) {
-          await wrk(running.port, size.path, warmup);
-          const sample = await wrk(running.port, size.path, duration);
+          await wrk(running.port, size.path, warmup, contender.headers);
+          const sample = await wrk(running.port, size.path, duration, contender.headers);
           const list = samples.get(key(contender.name, size.name)) ?? [];
           list.push(sample);
           samples.set(key(contender.name, size.name), list);
@@ -385,6 +465,26 @@ async function bench(upstreamPort: number): Promise<void> {
       );
     }
     const gateway = score(GATEWAY, size.name);
+    const tracedScore = score(GATEWAY_TRACED, size.name);
+    const jwtScore = score(GATEWAY_JWT_RL_TRACED, size.name);
+    if (Number.isFinite(gateway.rps) && Number.isFinite(tracedScore.rps)) {
+      targets.push({
+        what: `gateway with tracing and metrics vs without (${size.name})`,
+        measured: tracedScore.rps / gateway.rps,
+        goal: 0.85,
+        kind: 'min',
+        unit: 'x',
+      });
+    }
+    if (Number.isFinite(gateway.rps) && Number.isFinite(jwtScore.rps)) {
+      targets.push({
+        what: `gateway with JWT auth, rate limiting and tracing vs without (${size.name})`,
+        measured: jwtScore.rps / gateway.rps,
+        goal: 0.85,
+        kind: 'min',
+        unit: 'x',
+      });
+    }
     const fastify = score(FASTIFY, size.name);
     if (![gateway, fastify, bare].every((s) => Number.isFinite(s.rps))) continue;
     targets.push(
@@ -412,10 +512,79 @@ async function bench(upstreamPort: number): Promise<void> {
     );
   }
   console.log('');
-  console.log(
-    'not measured yet: gateway with JWT auth, local rate limiting and tracing on vs off (goal: at most 15% slower); those middlewares are not in the gateway yet',
-  );
+  for (const [name, total] of exportTotals) {
+    console.log(
+      `${name}: spans exported ${total.exported}, dropped ${total.dropped}, failed ${total.failed} (all runs)`,
+    );
+  }
+  if (exportTotals.size > 0) {
+    const sink = (await (await fetch(`${sinkUrl}/stats`)).json()) as { requests: number; bytes: number };
+    console.log(`OTLP sink: ${sink.requests} export requests, ${(sink.bytes / 1e6).toFixed(1)} MB`);
+  }
+  if (soakSeconds > 0 && contenders.some((c) => c.name === GATEWAY_TRACED)) {
+    targets.push(await soak(upstreamPort));
+  }
+  console.log('');
   reportTargets(targets);
+}
+
+// --- --soak: heap of the traced gateway over a long run ---
+
+interface MemorySample {
+  readonly t: number;
+  readonly rss: number;
+  readonly heapUsed: number;
+}
+
+async function soak(upstreamPort: number): Promise<Target> {
+  const soakFile = join(work, 'soak.jsonl');
+  const statsFile = join(work, 'soak-stats.json');
+  console.log(`\nsoak: gateway with tracing and metrics, ${soakSeconds} s of wrk on /small, heap after GC every 5 s`);
+  const { tracked, port } = await startNode(
+    'switchyard-gateway.ts',
+    proxyCore,
+    {
+      UPSTREAM_PORT: String(upstreamPort),
+      OTLP_ENDPOINT: `${sinkUrl}/v1/traces`,
+      STATS_FILE: statsFile,
+      SOAK_FILE: soakFile,
+    },
+    ['--expose-gc'],
+  );
+  let run: Sample;
+  try {
+    // One more second so that the reading at `soakSeconds` falls inside the load.
+    run = await wrk(port, '/small', soakSeconds + 1);
+  } finally {
+    await stop(tracked);
+  }
+  const samples = readFileSync(soakFile, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as MemorySample);
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  for (const s of samples)
+    console.log(`  t=${String(s.t).padStart(3)} s  heapUsed ${mb(s.heapUsed)} MB  rss ${mb(s.rss)} MB`);
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as ExportStats;
+  console.log(
+    `  ${run.rps.toFixed(0)} req/s, p99 ${run.p99Ms.toFixed(2)} ms; spans exported ${stats.exported}, dropped ${stats.dropped}, failed ${stats.failed}`,
+  );
+  const base = samples.find((s) => s.t >= 15);
+  const last = samples.at(-1);
+  if (base === undefined || last === undefined || last.t <= base.t) {
+    throw new Error(`the soak took too few readings (${samples.length}); use --soak 30 or more`);
+  }
+  const allowed = Math.max(0.1 * base.heapUsed, 5e6);
+  console.log(
+    `  heapUsed at ${base.t} s ${mb(base.heapUsed)} MB, at ${last.t} s ${mb(last.heapUsed)} MB; allowed growth max(10%, 5 MB) = ${mb(allowed)} MB`,
+  );
+  return {
+    what: `traced gateway heap growth after GC, ${base.t} s to ${last.t} s (goal = max(10% of heap at ${base.t} s, 5 MB))`,
+    measured: Number(mb(last.heapUsed - base.heapUsed)),
+    goal: Number(mb(allowed)),
+    kind: 'max',
+    unit: 'MB',
+  };
 }
 
 // --- --profile: where the gateway spends its time ---
@@ -516,6 +685,10 @@ console.log(
 );
 if (cores < 2) console.log('warning: 1 core: proxies, upstream and wrk share it; ratios are only indicative');
 const upstream = await startNode('upstream.ts', upstreamCore, {});
+if (!values.profile && contenders.some((c) => c.name === GATEWAY_TRACED || c.name === GATEWAY_JWT_RL_TRACED)) {
+  const sink = await startNode('otlp-sink.ts', upstreamCore, {});
+  sinkUrl = `http://127.0.0.1:${sink.port}`;
+}
 try {
   if (values.profile) await profile(upstream.port);
   else await bench(upstream.port);

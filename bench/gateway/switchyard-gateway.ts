@@ -4,9 +4,21 @@
  * at `127.0.0.1:<UPSTREAM_PORT>`. Routing, header handling, balancing, the breaker and the
  * timeout are all in the path, as in production. Prints `READY <port>`; exits on SIGTERM
  * after closing the gateway (so `--cpu-prof` gets written).
+ *
+ * Environment (all optional; without them telemetry is off and no middleware runs):
+ * - `OTLP_ENDPOINT`: tracing on (`setupTelemetry`, 100% sampling, the in-memory span store as
+ *   by default, OTLP/HTTP export to this URL) and metrics on (`createMetrics()` as the global
+ *   metrics, served on the admin port's `/metrics`).
+ * - `JWT_SECRET`: the route checks an HS256 bearer token (issuer `bench`, audience `bench`)
+ *   and rate-limits per JWT subject in memory, with a limit high enough to admit every request.
+ * - `STATS_FILE`: on SIGTERM, the exporter's `{ exported, failed, dropped }` is written there.
+ * - `SOAK_FILE`: every 5 s, after a full GC (`--expose-gc`), one JSON line
+ *   `{ "t": seconds, "rss": bytes, "heapUsed": bytes }` is appended there.
  */
+import { appendFileSync, writeFileSync } from 'node:fs';
 import type { ServiceInstance } from '@switchyard/core';
-import { createGateway, type InstanceSource } from '@switchyard/gateway';
+import { createGateway, type GatewayOptions, type InstanceSource } from '@switchyard/gateway';
+import { createMetrics, setGlobalMetrics, setupTelemetry, type Telemetry } from '@switchyard/telemetry';
 
 const upstreamPort = Number(process.env.UPSTREAM_PORT);
 const instance: ServiceInstance = Object.freeze({
@@ -22,13 +34,66 @@ const instance: ServiceInstance = Object.freeze({
 const list: readonly ServiceInstance[] = Object.freeze([instance]);
 const discovery: InstanceSource = { instances: async () => list };
 
+const otlp = process.env.OTLP_ENDPOINT;
+let telemetry: Telemetry | undefined;
+if (otlp !== undefined && otlp !== '') {
+  telemetry = setupTelemetry({
+    serviceName: 'bench-gateway',
+    samplingRatio: 1,
+    // The exporter's defaults (queue 2048, batches of 512): they keep up here, and the stats
+    // file says how many spans were dropped if they ever do not.
+    exporters: { otlp: { endpoint: otlp } },
+  });
+  // Before createGateway: the gateway resolves its metric handles when it is built.
+  setGlobalMetrics(createMetrics());
+}
+
+const secret = process.env.JWT_SECRET;
+const middleware: GatewayOptions['middleware'] =
+  secret === undefined || secret === ''
+    ? []
+    : [
+        { jwt: { secret, algorithms: ['HS256'], issuer: 'bench', audience: 'bench' } },
+        { rateLimit: { limit: 1_000_000_000, period: '1s', key: 'jwt-sub' } },
+      ];
+
 const gateway = await createGateway({
-  options: { host: '127.0.0.1', port: 0, routes: [{ path: '/', service: 'upstream', stripPrefix: false }] },
+  options: {
+    host: '127.0.0.1',
+    port: 0,
+    routes: [{ path: '/', service: 'upstream', stripPrefix: false }],
+    middleware,
+    ...(telemetry === undefined ? {} : { admin: { host: '127.0.0.1', port: 0 } }),
+  },
   discovery,
 });
-console.log(`READY ${gateway.port}`);
+
+const soakFile = process.env.SOAK_FILE;
+if (soakFile !== undefined && soakFile !== '') {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('SOAK_FILE needs --expose-gc');
+  const started = performance.now();
+  writeFileSync(soakFile, '');
+  setInterval(() => {
+    gc();
+    const { rss, heapUsed } = process.memoryUsage();
+    const t = Math.round((performance.now() - started) / 1000);
+    appendFileSync(soakFile, `${JSON.stringify({ t, rss, heapUsed })}\n`);
+  }, 5_000).unref();
+}
+
+console.log(`READY ${gateway.port}${gateway.adminUrl === undefined ? '' : ` ADMIN ${gateway.adminUrl}`}`);
 process.on('SIGTERM', () => {
   // close() waits for keep-alive clients; the bench has none left when it stops a contender.
-  void gateway.close().finally(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
+  void (async () => {
+    await gateway.close();
+    if (telemetry !== undefined) {
+      await telemetry.forceFlush();
+      const statsFile = process.env.STATS_FILE;
+      if (statsFile !== undefined && statsFile !== '')
+        writeFileSync(statsFile, JSON.stringify(telemetry.exportStats()));
+      await telemetry.shutdown();
+    }
+  })().finally(() => process.exit(0));
+  setTimeout(() => process.exit(0), 4000).unref();
 });

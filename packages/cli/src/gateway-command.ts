@@ -7,6 +7,8 @@ import { ExitCode } from './commands.ts';
 import { createJsonLogger, type JsonLogger } from './json-logger.ts';
 import { type LoadedConfig, loadConfigFile } from './load-config.ts';
 import { gatewayRateLimitStores } from './rate-limit-stores.ts';
+import { type SystemTelemetry, startSystemTelemetry } from './system-telemetry.ts';
+import type { UpTelemetryConfig } from './telemetry-config.ts';
 
 /** Options of `switchyard gateway`. */
 export interface GatewayCommandOptions {
@@ -29,8 +31,11 @@ export const DEFAULT_ADMIN = { host: '127.0.0.1', port: 9901 } as const;
 export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode> {
   const logger = createJsonLogger('switchyard-gateway', (line) => process.stdout.write(line));
   let registryUrl: string | undefined;
+  // The `telemetry:` section of the file read at start (changing it takes a restart).
+  let telemetryConfig: UpTelemetryConfig | undefined;
   const read = (): GatewayOptions => {
     const loaded = loadConfigFile(opts.config);
+    telemetryConfig ??= loaded.config.telemetry;
     for (const warning of loaded.warnings) logger.warn({ path: loaded.path }, warning);
     registryUrl ??= registryFor(loaded, opts);
     const routesNeedingRegistry = registryRoutes(loaded);
@@ -59,6 +64,7 @@ export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode>
 
   let discovery: DiscoveryClient | undefined;
   let gateway: Gateway | undefined;
+  let telemetry: SystemTelemetry | undefined;
   let stopping = false;
   let stopRequested: () => void = () => {};
   const stopped = new Promise<void>((resolve) => {
@@ -87,6 +93,9 @@ export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode>
   process.on('SIGTERM', onStop);
   process.on('SIGHUP', onReload);
   try {
+    // Before the gateway is built: it resolves its metric handles then. The admin API serves
+    // `/metrics`, so no separate metrics listener.
+    if (telemetryConfig !== undefined) telemetry = await startSystemTelemetry({ ...telemetryConfig, metrics: false });
     discovery =
       registryUrl === undefined ? undefined : createDiscoveryClient({ source: consulSource({ url: registryUrl }) });
     const input: GatewayInput = {
@@ -108,6 +117,7 @@ export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode>
     return stopping ? ExitCode.Ok : ExitCode.Failed;
   } finally {
     await discovery?.close();
+    await telemetry?.close();
     process.off('SIGINT', onStop);
     process.off('SIGTERM', onStop);
     process.off('SIGHUP', onReload);

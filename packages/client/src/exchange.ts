@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
+import { recordError, type Span } from '@switchyard/telemetry';
 import { type Dispatcher, errors } from 'undici';
+import { attemptAnswered } from './client-telemetry.ts';
 
 /** The body of a response as `dispatcher.request()` gives it: a `Readable` with `json()`, `text()`, `dump()`. */
 export type ResponseBody = Dispatcher.ResponseData['body'];
@@ -92,6 +94,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly trailers: Record<string, string> = {};
   /** Called once when the exchange is over (body ended or failed, or no response). */
   onDone: (() => void) | undefined = undefined;
+  /**
+   * The attempt's CLIENT span: given the status when the headers arrive, ended when the body
+   * ends or fails. Without a response it is the caller's to end.
+   */
+  span: Span | undefined = undefined;
 
   #controller: Dispatcher.DispatchController | null = null;
   /** Set by `abort()`: the error the exchange fails with, whatever undici reports. */
@@ -170,6 +177,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#controller = controller;
     this.statusCode = statusCode;
     this.headers = headers;
+    if (this.span !== undefined) attemptAnswered(this.span, statusCode);
     const resolve = this.#resolve;
     this.#resolve = null;
     this.#reject = null;
@@ -253,6 +261,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #finish(): void {
     this.#requestBody = null;
+    const span = this.span;
+    if (span !== undefined && this.statusCode > 0) {
+      this.span = undefined;
+      if (this.#error !== null) recordError(span, this.#error);
+      span.end();
+    }
     const done = this.onDone;
     if (done !== undefined) {
       this.onDone = undefined;

@@ -27,6 +27,7 @@ import {
 import { Agent, type Dispatcher } from 'undici';
 import { type AttemptBody, attemptBody } from './attempt-body.ts';
 import { defaultBreakerOptions } from './breaker-defaults.ts';
+import { attemptFailed, ClientTelemetry, startAttemptSpan } from './client-telemetry.ts';
 import { clientError } from './errors.ts';
 import { Exchange } from './exchange.ts';
 import type { HttpResponse } from './http-response.ts';
@@ -217,6 +218,8 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
     options.budget === false
       ? undefined
       : (options.budget ?? createRetryBudget({ ratio: 0.2, minRetriesPerSecond: 10, ttl: '10s' }, { clock }));
+  // Metric handles come from the global metrics now: set them before creating the client.
+  const telemetry = new ClientTelemetry(breakers);
   const balancers = new Map<string, Balancer>();
   const retryListeners = new Set<Listener<HttpRetryEvent>>();
   const retryPolicies = new WeakMap<ResolvedHttpRetryOptions, Policy>();
@@ -280,6 +283,9 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       if (call.retry === false) return await call.attempt(toContext(signal));
       return await retryPolicyFor(call.retry).execute(call.attempt, signal);
     } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 'SY_RESILIENCE_RETRY_BUDGET_EXHAUSTED') {
+        telemetry.budgetRejected(service);
+      }
       const status = statusFailureOf(err);
       if (status !== undefined) return status.response;
       if (call.source !== undefined && !call.source.destroyed) call.source.destroy();
@@ -369,9 +375,12 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
     let instance: ServiceInstance | undefined;
     try {
       instance = await pick(call, state, ctx);
-      if (ctx.attempt > 1 && retryListeners.size > 0) emitRetry(call, ctx.attempt, instance, previous);
+      if (ctx.attempt > 1) {
+        telemetry.retried(call.service, ctx.attempt, instance, previous?.outcome);
+        if (retryListeners.size > 0) emitRetry(call, ctx.attempt, instance, previous);
+      }
       const target = instance;
-      const breaker = breakers.get(call.service);
+      const breaker = telemetry.breaker(call.service);
       const response = await breaker.execute((inner) => exchange(call, state, target, inner, deadline), ctx);
       // Resolved responses are 1xx to 4xx (a 5xx was thrown); a 4xx may be listed in `statuses`.
       if (call.retry !== false && response.statusCode >= 400 && call.retry.statuses.includes(response.statusCode)) {
@@ -380,6 +389,13 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       if (retryable.has(response)) state.previous = { instance, outcome: response };
       return response;
     } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (
+        instance !== undefined &&
+        (code === 'SY_RESILIENCE_CIRCUIT_OPEN' || code === 'SY_RESILIENCE_CIRCUIT_ISOLATED')
+      ) {
+        telemetry.circuitRejected(call.service, instance, err);
+      }
       if (call.retry !== false) judgeError(call, state, err, deadline);
       if (typeof err === 'object' && err !== null && retryable.has(err)) state.previous = { instance, outcome: err };
       throw err;
@@ -448,7 +464,11 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       }
     }
     const stream = typeof body === 'object' && body !== null && isReadable(body) ? body : undefined;
+    const origin = endpointOrigin(instance);
+    const span = startAttemptSpan(call.method, origin, call.path, call.service, instance, ctx.attempt, call.headers);
     const ex = new Exchange(stream ?? null);
+    // Ended by the exchange when the body ends (or below when there is no response).
+    ex.span = span;
     let cancelTimer: (() => void) | undefined;
     let settled = false;
     const arm = () => {
@@ -480,7 +500,7 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
     stats?.begin(instance);
     try {
       await ex.dispatch(dispatcher, {
-        origin: endpointOrigin(instance),
+        origin,
         path: call.path,
         method: call.method as Dispatcher.HttpMethod,
         headers: call.headers as Record<string, string | string[]>,
@@ -494,6 +514,11 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       });
     } catch (err) {
       const failure = ex.aborted ? ex.reason : upstreamError(call, instance, err, waitMs, capped);
+      if (ex.span !== undefined) {
+        ex.span = undefined;
+        attemptFailed(span, failure);
+      }
+      telemetry.failed(call.service, instance, failure);
       if (stats !== undefined) {
         const cancelled =
           (failure as { code?: unknown } | null)?.code === 'SY_CANCELLED' ||
@@ -507,6 +532,7 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       stream?.off('end', arm);
     }
     stats?.end(instance, { statusCode: ex.statusCode, latencyMs: clock.now() - sentAt });
+    telemetry.answered(call.service, instance, ex.statusCode);
     const response = new UpstreamResponse(ex, call.method, instance, ctx.attempt);
     if (response.statusCode >= 500) {
       const failure = new StatusFailure(response);

@@ -32,6 +32,7 @@
  */
 
 export { defaultBreakerOptions, httpOutcomeClassifier } from './breaker-defaults.ts';
+export { ClientEvents } from './client-telemetry.ts';
 export type { ClientErrorCode } from './errors.ts';
 export { clientError, clientErrorCodes } from './errors.ts';
 export type { HttpBodyFlow, HttpBodySink } from './exchange.ts';

@@ -10,9 +10,19 @@ import {
   resilienceError,
   TIMEOUT_HEADER,
 } from '@switchyard/resilience';
+import { globalMetrics, type HttpRouteMetrics, type Span, withSpan } from '@switchyard/telemetry';
 import type { GatewayState } from './admin/state.ts';
 import { expectContinue } from './continue.ts';
 import { errorBody, gatewayError, httpStatusOf, retryAfterOf } from './errors.ts';
+import {
+  endServerSpan,
+  isTraced,
+  reportingEjections,
+  spanRefused,
+  spanRouted,
+  startServerSpan,
+  UNMATCHED_ROUTE,
+} from './gateway-telemetry.ts';
 import { normalizeAddress, requestIdFor } from './headers.ts';
 import type { RateLimitStoreFactories } from './middleware/build.ts';
 import type { GatewayMiddleware } from './middleware.ts';
@@ -110,6 +120,14 @@ interface InFlight {
   readonly res: ServerResponse;
   /** Aborted together with `controller`: the upstream attempt the proxy sent. */
   readonly upstream: UpstreamCancel;
+  /** The request's SERVER span (the API's no-op span when telemetry is not set up). */
+  readonly span: Span;
+  /** Whether the span got its error from a gateway error (a 5xx the gateway answered). */
+  errorRecorded: boolean;
+  /** The matched route's metrics, once routed (its in-flight gauge counts the request). */
+  routeMetrics: HttpRouteMetrics | undefined;
+  /** `performance.now()` at arrival; 0 when metrics are off. */
+  readonly started: number;
 }
 
 /**
@@ -136,7 +154,10 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   // and the client's per-attempt feedback share it, so an instance failing on one route is
   // ejected for all of them.
   const stats = createInstanceStats();
-  const outliers = createOutlierDetector({}, { stats });
+  // Metric handles are resolved from the global metrics now: set them before building the gateway.
+  const metrics = globalMetrics();
+  const unmatched = metrics.http.route(UNMATCHED_ROUTE);
+  const outliers = reportingEjections(createOutlierDetector({}, { stats }), metrics);
   // The gateway owns the dispatcher (the client leaves a given one open), so that shutdown can
   // destroy it when in-flight requests outlast `shutdownTimeout`.
   const dispatcher = createDefaultDispatcher();
@@ -213,6 +234,10 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       controller: new AbortController(),
       res,
       upstream: { signal: undefined, abort: undefined },
+      span: startServerSpan(req, req.method ?? 'GET'),
+      errorRecorded: false,
+      routeMetrics: undefined,
+      started: metrics.enabled ? performance.now() : 0,
     };
     active.add(entry);
     // `on`, not `once`: 'close' comes once per response, and `once` wraps the listener.
@@ -220,10 +245,18 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       active.delete(entry);
       pinned.inFlight -= 1;
       if (pinned.retired && pinned.inFlight === 0) void retireRuntime(pinned, logger);
-      if (!res.writableFinished) {
+      const complete = res.writableFinished;
+      if (!complete) {
         const reason = coreError('SY_CANCELLED', 'the client closed the connection before the response was sent');
         entry.controller.abort(reason);
         cancelUpstream(entry.upstream, reason);
+      }
+      const status = complete || res.headersSent ? res.statusCode : 0;
+      endServerSpan(entry.span, status, complete, entry.errorRecorded);
+      if (metrics.enabled) {
+        const seconds = (performance.now() - entry.started) / 1000;
+        if (entry.routeMetrics === undefined) unmatched.observe(req.method ?? 'GET', status, seconds);
+        else entry.routeMetrics.end(req.method ?? 'GET', status, seconds);
       }
       if (active.size === 0) for (const notify of drainWaiters) notify();
     });
@@ -261,6 +294,11 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         });
       }
       route = matched.route;
+      spanRouted(entry.span, method, route);
+      if (metrics.enabled) {
+        entry.routeMetrics = current.routeMetricsFor(route);
+        entry.routeMetrics.start();
+      }
       const routeSignal = withBudget(req, signal);
       entry.upstream.signal = routeSignal;
       const peer = req.socket.remoteAddress;
@@ -281,9 +319,12 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         signal: routeSignal,
         [upstreamCancel]: entry.upstream,
       };
-      await chain(ctx);
+      // With tracing on, the chain runs with the server span active: middleware, the client's
+      // attempt spans and log lines see it. Off, no context is made.
+      const span = entry.span;
+      await (isTraced(span) ? withSpan(span, () => chain(ctx)) : chain(ctx));
     } catch (err) {
-      fail(err, { req, res, requestId, method, route, signal });
+      fail(err, { req, res, requestId, method, route, signal, entry });
     }
   }
 
@@ -296,6 +337,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       method: string;
       route: ResolvedRoute | undefined;
       signal: AbortSignal;
+      entry: InFlight;
     },
   ): void {
     const { req, res, requestId, signal } = at;
@@ -305,6 +347,8 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       ? err
       : gatewayError('SY_GATEWAY_INTERNAL', 'internal gateway error', { cause: err });
     const status = httpStatusOf(error);
+    spanRefused(at.entry.span, error, status);
+    if (status >= 500) at.entry.errorRecorded = true;
     if (status >= 500) {
       const fields = {
         err: error,

@@ -66,6 +66,7 @@ export {
 } from './errors.ts';
 export type { Gateway } from './gateway.ts';
 export { createGateway } from './gateway.ts';
+export { GatewayAttributes, GatewayEvents, UNMATCHED_ROUTE } from './gateway-telemetry.ts';
 export type { GatewayInput, GatewayRequestHandler } from './handler.ts';
 export { createGatewayHandler } from './handler.ts';
 export type { ForwardingContext, HeaderRecord, OutgoingHeaders } from './headers.ts';

@@ -1,5 +1,6 @@
 import type { HttpClient } from '@switchyard/client';
 import { type Balancer, createBalancer, type InstanceStats, type OutlierDetector } from '@switchyard/discovery';
+import { globalMetrics, type HttpRouteMetrics } from '@switchyard/telemetry';
 import { createAggregateHandler } from './aggregate/handler.ts';
 import { createProxyTrust } from './headers.ts';
 import { type BuiltMiddleware, buildMiddleware, type RateLimitStoreFactories } from './middleware/build.ts';
@@ -40,6 +41,8 @@ export interface GatewayRuntime {
   handlerFor(route: ResolvedRoute): RouteHandler;
   /** The route's chain for WebSocket upgrades: the same middleware, then the upgrade proxy. */
   upgradeHandlerFor(route: ResolvedRoute): RouteHandler;
+  /** The route's request metrics (`switchyard_http_server_*{route=<route name>}`), resolved when the runtime was built. */
+  routeMetricsFor(route: ResolvedRoute): HttpRouteMetrics;
   /** The route's balancer (absent for aggregate routes). */
   balancerFor(route: ResolvedRoute): Balancer | undefined;
   /** Releases what this runtime's middleware holds open; the shared services stay. */
@@ -55,7 +58,10 @@ export function buildRuntime(options: ResolvedGatewayOptions, services: GatewayS
   const { stats, outliers, client, logger } = services;
   const router = createRouter(options.routes);
   const balancers = new Map<ResolvedRoute, Balancer>();
+  const http = globalMetrics().http;
+  const routeMetrics = new Map<ResolvedRoute, HttpRouteMetrics>();
   for (const route of options.routes) {
+    routeMetrics.set(route, http.route(route.name));
     if (route.aggregate === undefined) balancers.set(route, createBalancer(route.balancer, { stats, outliers }));
   }
   const proxy = createProxy({
@@ -112,6 +118,7 @@ export function buildRuntime(options: ResolvedGatewayOptions, services: GatewayS
       if (chain === undefined) throw new Error(`route ${route.name} does not belong to this runtime`);
       return chain;
     },
+    routeMetricsFor: (route) => routeMetrics.get(route) ?? http.route(route.name),
     balancerFor: (route) => balancers.get(route),
     close: closeBuilt,
   };

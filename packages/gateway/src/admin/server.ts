@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isSwitchyardError } from '@switchyard/core';
+import { metricsHandler } from '@switchyard/telemetry';
 import { handleClientError } from '../client-error.ts';
 import { errorBody, gatewayError } from '../errors.ts';
+import { exposableMetrics } from '../gateway-telemetry.ts';
 import { requestIdFor } from '../headers.ts';
 import { listen } from '../listen.ts';
 import type { GatewayLogger } from '../ports.ts';
@@ -37,6 +39,8 @@ type Endpoint = { readonly method: 'GET' | 'POST'; readonly run: () => Answer | 
 /**
  * Starts the admin API: health, readiness, the routes, upstreams, breakers, rate limits and
  * config in use (secrets redacted), and reload. Every answer is JSON; errors carry a stable code.
+ * `GET /metrics` serves the Prometheus text exposition of the process's global metrics when
+ * they are set up (`setGlobalMetrics(createMetrics())`), else 404 saying so.
  *
  * @throws Error the listen error (`EADDRINUSE`, ...); the caller wraps it
  */
@@ -65,15 +69,24 @@ export async function startAdminServer(input: AdminServerInput): Promise<AdminSe
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = requestIdFor(req.headers['x-request-id']);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/metrics') {
+      const metrics = exposableMetrics();
+      if (metrics !== undefined) {
+        // Prometheus text format: metricsHandler answers it (405 for other methods, 500 if collecting fails).
+        metricsHandler(metrics)(req, res);
+        return;
+      }
+    }
     const endpoint = Object.hasOwn(endpoints, path) ? endpoints[path] : undefined;
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     let result: Answer;
     const headers: Record<string, string> = {};
     if (endpoint === undefined) {
-      result = {
-        status: 404,
-        body: errorBody(gatewayError('SY_GATEWAY_ROUTE_NOT_FOUND', `no admin endpoint ${path}`), requestId),
-      };
+      const message =
+        path === '/metrics'
+          ? 'metrics are not set up in this process: call setGlobalMetrics(createMetrics()) from @switchyard/telemetry before createGateway (the switchyard CLI does it)'
+          : `no admin endpoint ${path}`;
+      result = { status: 404, body: errorBody(gatewayError('SY_GATEWAY_ROUTE_NOT_FOUND', message), requestId) };
     } else if (method !== endpoint.method) {
       headers.allow = endpoint.method === 'GET' ? 'GET, HEAD' : endpoint.method;
       result = {

@@ -64,15 +64,17 @@ export function apiKeyAuth(input: ApiKeyAuthOptions): GatewayMiddleware {
     stripHeaders(ctx, stripped);
     if (presented === undefined || presented === '') {
       if (options.optional) return next(ctx);
-      unauthenticated(ctx, challenge, `an API key is required in the ${options.header} header`);
+      unauthenticated(ctx, challenge, `an API key is required in the ${options.header} header`, {
+        reason: 'missing_credentials',
+      });
     }
     if (typeof presented !== 'string') {
-      unauthenticated(ctx, challenge, `the ${options.header} header must appear once`);
+      unauthenticated(ctx, challenge, `the ${options.header} header must appear once`, { reason: 'malformed' });
     }
     const digest = createHash('sha256').update(presented, 'utf8').digest();
     let match: (typeof keys)[number] | undefined;
     for (const key of keys) if (timingSafeEqual(digest, key.digest) && match === undefined) match = key;
-    if (match === undefined) unauthenticated(ctx, challenge, 'the API key is not valid');
+    if (match === undefined) unauthenticated(ctx, challenge, 'the API key is not valid', { reason: 'invalid_key' });
     ctx.identity =
       match.subject === undefined ? { apiKeyId: match.id } : { apiKeyId: match.id, subject: match.subject };
     setHeader(ctx, idHeader, match.id);

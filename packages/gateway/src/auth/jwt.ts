@@ -11,6 +11,7 @@ import { gatewayError } from '../errors.ts';
 import type { GatewayMiddleware } from '../middleware.ts';
 import { quoted, setHeader, stripHeaders, unauthenticated } from './identity.ts';
 import { type JwtAuthOptions, resolveJwtAuthOptions } from './options.ts';
+import { VERIFIED_TOKEN_MAX_AGE_MS, VERIFIED_TOKENS_MAX, VerifiedTokens } from './verified-tokens.ts';
 
 /** Thrown by the JWKS fetch when the endpoint cannot give a usable key set. */
 class JwksUnreachable extends Error {
@@ -29,6 +30,11 @@ class JwksUnreachable extends Error {
  * configured identity headers for the upstream; incoming copies of those headers are always
  * removed first. A missing token is `SY_GATEWAY_UNAUTHENTICATED` (401) unless `optional`; an
  * invalid one is 401 even then.
+ *
+ * A token that passed is remembered (up to 10,000 tokens) for 60 s (with `jwksUrl`, at most
+ * `cacheMaxAge`), or until its `exp` if sooner, so a client repeating its token is checked
+ * once a minute; a key removed from the JWKS thus stops admitting the tokens it signed within
+ * that time rather than at once, as it already did through the key set cache.
  *
  * When the JWKS endpoint is down, the last key set fetched keeps verifying tokens whatever its
  * age; a token naming a `kid` that set lacks is then `SY_GATEWAY_AUTH_UNAVAILABLE` (503),
@@ -63,6 +69,13 @@ export function jwtAuth(input: JwtAuthOptions): GatewayMiddleware {
     requiredClaims: ['exp'],
   };
   const realm = `realm=${quoted(options.realm)}`;
+  // A token is remembered no longer than the key set that verified it is (`cacheMaxAge`).
+  const verified = new VerifiedTokens(
+    VERIFIED_TOKENS_MAX,
+    options.jwksUrl === undefined
+      ? VERIFIED_TOKEN_MAX_AGE_MS
+      : Math.min(VERIFIED_TOKEN_MAX_AGE_MS, options.cacheMaxAgeMs),
+  );
 
   return (next) => async (ctx) => {
     stripHeaders(ctx, stripped);
@@ -71,32 +84,37 @@ export function jwtAuth(input: JwtAuthOptions): GatewayMiddleware {
     if (token === undefined) {
       // Optional: anonymous requests, and other schemes meant for the upstream, pass untouched.
       if (options.optional) return next(ctx);
-      unauthenticated(ctx, `Bearer ${realm}`, 'a bearer token is required (Authorization: Bearer <token>)');
+      unauthenticated(ctx, `Bearer ${realm}`, 'a bearer token is required (Authorization: Bearer <token>)', {
+        reason: 'missing_credentials',
+      });
     }
-    let payload: Record<string, unknown>;
-    try {
-      payload = (
-        await (typeof key === 'function' ? jwtVerify(token, key, verifyOptions) : jwtVerify(token, key, verifyOptions))
-      ).payload;
-    } catch (err) {
-      if (err instanceof JwksUnreachable) {
-        throw gatewayError(
-          'SY_GATEWAY_AUTH_UNAVAILABLE',
-          `the JWKS at ${options.jwksUrl} could not be fetched: ${err.message}`,
+    let payload = verified.get(token, Date.now());
+    if (payload === undefined) {
+      try {
+        const result = await (typeof key === 'function'
+          ? jwtVerify(token, key, verifyOptions)
+          : jwtVerify(token, key, verifyOptions));
+        payload = verified.set(token, result.payload, Date.now());
+      } catch (err) {
+        if (err instanceof JwksUnreachable) {
+          throw gatewayError(
+            'SY_GATEWAY_AUTH_UNAVAILABLE',
+            `the JWKS at ${options.jwksUrl} could not be fetched: ${err.message}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        const reason = reasonOf(err);
+        unauthenticated(
+          ctx,
+          `Bearer ${realm}, error="invalid_token", error_description=${quoted(reason.message)}`,
+          reason.message,
           {
-            cause: err,
+            reason: reason.code,
           },
         );
       }
-      const reason = reasonOf(err);
-      unauthenticated(
-        ctx,
-        `Bearer ${realm}, error="invalid_token", error_description=${quoted(reason.message)}`,
-        reason.message,
-        {
-          reason: reason.code,
-        },
-      );
     }
     ctx.identity = typeof payload.sub === 'string' ? { subject: payload.sub, claims: payload } : { claims: payload };
     setHeader(ctx, subjectHeader, payload.sub);

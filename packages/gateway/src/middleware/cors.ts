@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { resolveOptions } from '@switchyard/core';
+import { activeSpan } from '@switchyard/telemetry';
+import { GatewayEvents } from '../gateway-telemetry.ts';
 import type { GatewayMiddleware } from '../middleware.ts';
 import { type CorsOptions, corsOptionsSchema, originPattern } from './options.ts';
 
@@ -69,6 +71,7 @@ export function cors(options: CorsOptions): GatewayMiddleware {
         if (headerNames !== undefined && headerNames !== '') headers['access-control-allow-headers'] = headerNames;
         if (maxAge !== undefined) headers['access-control-max-age'] = maxAge;
       }
+      activeSpan()?.addEvent(GatewayEvents.CorsPreflight, { 'switchyard.cors.allowed': allowed(origin) });
       res.writeHead(204, { ...headers, 'content-length': '0', 'x-request-id': ctx.requestId });
       res.end();
       return;

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { isSwitchyardError } from '@switchyard/core';
+import { activeSpan, RateLimitDecision as DecisionLabel, globalMetrics } from '@switchyard/telemetry';
 import { gatewayError } from '../errors.ts';
+import { GatewayAttributes, GatewayEvents } from '../gateway-telemetry.ts';
 import { normalizeAddress } from '../headers.ts';
 import type { GatewayContext, GatewayMiddleware } from '../middleware.ts';
 import type { RateLimitDecision, RateLimitRequest } from './gcra.ts';
@@ -90,6 +92,15 @@ export function rateLimit(options: RateLimitOptions): GatewayMiddleware {
   const policyHeader = `"${policy}";q=${resolved.burst};w=${Math.max(1, Math.ceil(resolved.periodMs / 1000))}`;
   // One warning per outage: set on the first failure, cleared by the next success.
   let failing = false;
+  // `switchyard_rate_limit_decisions_total{route, decision}`, resolved when the middleware is built.
+  const metrics = globalMetrics();
+  const decisions = metrics.rateLimit;
+
+  /** Counts the decision under the route's name and notes it on the request's span. */
+  function record(ctx: GatewayContext, decision: DecisionLabel): void {
+    if (metrics.enabled) decisions.route(ctx.route.name).record(decision);
+    activeSpan()?.setAttribute(GatewayAttributes.RATE_LIMIT_DECISION, decision);
+  }
 
   function setHeaders(res: ServerResponse, decision: RateLimitDecision): void {
     const reset = Math.ceil(decision.resetMs / 1000);
@@ -111,6 +122,7 @@ export function rateLimit(options: RateLimitOptions): GatewayMiddleware {
       decision = await store.consume(key, request);
       failing = false;
     } catch (err) {
+      record(ctx, DecisionLabel.Error);
       if (onStoreError === 'closed') {
         throw gatewayError(
           'SY_GATEWAY_RATE_LIMIT_UNAVAILABLE',
@@ -118,6 +130,9 @@ export function rateLimit(options: RateLimitOptions): GatewayMiddleware {
           { cause: err, details: isSwitchyardError(err) ? { storeCode: err.code } : {} },
         );
       }
+      activeSpan()?.addEvent(GatewayEvents.RateLimitStoreError, {
+        [GatewayAttributes.ERROR_CODE]: isSwitchyardError(err) ? err.code : 'store_error',
+      });
       if (!failing) {
         failing = true;
         logger?.warn(
@@ -128,6 +143,7 @@ export function rateLimit(options: RateLimitOptions): GatewayMiddleware {
       return next(ctx);
     }
     setHeaders(ctx.res, decision);
+    record(ctx, decision.allowed ? DecisionLabel.Allowed : DecisionLabel.Limited);
     if (!decision.allowed) {
       throw gatewayError(
         'SY_GATEWAY_RATE_LIMITED',
