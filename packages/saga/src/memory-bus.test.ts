@@ -5,10 +5,14 @@ import type { Delivery } from './bus.ts';
 import { createMemoryEventBus } from './memory-bus.ts';
 import { eventBusContract } from './testing/bus-contract.ts';
 
-eventBusContract('memory', async () => {
-  const bus = createMemoryEventBus();
-  return { bus, topicPrefix: `t${Math.random().toString(36).slice(2, 8)}`, cleanup: () => bus.close() };
-});
+eventBusContract(
+  'memory',
+  async () => {
+    const bus = createMemoryEventBus();
+    return { bus, topicPrefix: `t${Math.random().toString(36).slice(2, 8)}`, cleanup: () => bus.close() };
+  },
+  { secondConnection: false },
+);
 
 /** Lets queued microtasks and immediates (handler runs, settles) finish. */
 async function flush(): Promise<void> {

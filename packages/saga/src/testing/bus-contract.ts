@@ -3,6 +3,14 @@ import { describe, it } from 'node:test';
 import { isSwitchyardError, type JsonValue } from '@switchyard/core';
 import type { Delivery, EventBus, MessageHandler, SubscribeOptions, Subscription } from '../bus.ts';
 
+/** What a bus offers beyond the port's minimum, declared when registering the contract. */
+export interface EventBusFeatures {
+  /** The fixture gives `second`, another connection to the same broker or log. @default true */
+  readonly secondConnection?: boolean;
+  /** The ordering the bus guarantees (its `guarantees.ordering` must say the same). @default 'per-topic' */
+  readonly ordering?: 'per-topic' | 'none';
+}
+
 /** What the factory given to {@link eventBusContract} returns for each test. */
 export interface EventBusFixture {
   /** An open bus. The suite closes it in some tests; `cleanup` must tolerate that. */
@@ -66,6 +74,8 @@ function gate(): { promise: Promise<void>; open: () => void } {
  * tens of milliseconds, so a bus passes the suite in seconds; every wait has a deadline.
  *
  * @param name - shown in the suite's title, e.g. `memory` or `nats`
+ * @param features - what the bus offers beyond the port's minimum; the tests of a feature it
+ *   lacks are not registered (rather than skipped)
  * @example
  * ```ts
  * import { createMemoryEventBus } from '@switchyard/saga';
@@ -77,7 +87,13 @@ function gate(): { promise: Promise<void>; open: () => void } {
  * });
  * ```
  */
-export function eventBusContract(name: string, factory: () => Promise<EventBusFixture>): void {
+export function eventBusContract(
+  name: string,
+  factory: () => Promise<EventBusFixture>,
+  features: EventBusFeatures = {},
+): void {
+  const secondConnection = features.secondConnection ?? true;
+  const ordering = features.ordering ?? 'per-topic';
   let seq = 0;
 
   /** Runs `body` with a fresh fixture and a context that closes what the test opened. */
@@ -206,9 +222,19 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       });
     });
 
-    it('a member on another connection consumes what this one published', async (t) => {
+    it('declares the ordering guarantee it is tested for', async () => {
       await withBus(async (c) => {
-        if (!c.fixture.second) return t.skip('the fixture has no second connection');
+        assert.equal(c.bus.guarantees.ordering, ordering);
+      });
+    });
+
+    const acrossConnections = secondConnection ? it : undefined;
+    acrossConnections?.('a member on another connection consumes what this one published', async () => {
+      await withBus(async (c) => {
+        assert.ok(
+          c.fixture.second,
+          'the fixture must give a second connection (or register with secondConnection: false)',
+        );
         const other = await c.secondOrFirst();
         const topic = c.name('cross');
         const group = c.name('g');
@@ -335,9 +361,9 @@ export function eventBusContract(name: string, factory: () => Promise<EventBusFi
       });
     });
 
-    it('ordering: one member with concurrency 1 sees a topic in publish order (per-topic buses)', async (t) => {
+    const ordered = ordering === 'per-topic' ? it : undefined;
+    ordered?.('ordering: one member with concurrency 1 sees a topic in publish order (per-topic buses)', async () => {
       await withBus(async (c) => {
-        if (c.bus.guarantees.ordering !== 'per-topic') return t.skip('the bus promises no order');
         const topic = c.name('ordered');
         const got = c.collector();
         await c.subscribe(topic, got.handler, { group: c.name('g'), concurrency: 1 });

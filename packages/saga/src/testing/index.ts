@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export type { EventBusFixture } from './bus-contract.ts';
+export type { EventBusFeatures, EventBusFixture } from './bus-contract.ts';
 export { eventBusContract } from './bus-contract.ts';
 export type { SagaStoreFixture } from './store-contract.ts';
 export { sagaStoreContract } from './store-contract.ts';
