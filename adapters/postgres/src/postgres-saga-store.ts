@@ -8,13 +8,17 @@ import {
   type SagaPage,
   type SagaQuery,
   type SagaRecord,
+  type SagaRow,
   type SagaStore,
   type SagaWrite,
   sagaError,
+  sagaFromRow,
+  type TransitionRow,
+  transitionFromRow,
 } from '@switchyard/saga';
 import { isUnavailable, openPool, postgresFailure, quoteIdent } from './internal/connection.ts';
 import { applyMigrations } from './internal/migrations.ts';
-import { batchItem, type SagaRow, sagaFromRow, type TransitionRow, transitionFromRow } from './internal/saga-rows.ts';
+import { batchItem } from './internal/saga-rows.ts';
 import { sagaMigrations, sagaStatements } from './internal/saga-schema.ts';
 import { type PostgresSagaStoreOptions, resolvePostgresSagaStoreOptions } from './options.ts';
 

@@ -4,15 +4,15 @@ import { sagaError } from './errors.ts';
 import { createGroupCommit, type GroupCommit } from './internal/sqlite-group-commit.ts';
 import { migrateSqlite, SAGAS, TRANSITIONS } from './internal/sqlite-migrations.ts';
 import { resolveSqliteSagaStoreOptions, type SqliteSagaStoreOptions } from './internal/sqlite-options.ts';
+import { decodeCursor, encodeCursor, listLimit, listStatuses } from './saga-list.ts';
 import {
   type SagaRow,
+  sagaColumns,
   sagaFromRow,
-  sagaParams,
   type TransitionRow,
+  transitionColumns,
   transitionFromRow,
-  transitionParams,
-} from './internal/sqlite-rows.ts';
-import { decodeCursor, encodeCursor, listLimit, listStatuses } from './saga-list.ts';
+} from './saga-rows.ts';
 import {
   activeSagaStatuses,
   type ClaimRequest,
@@ -175,7 +175,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions): SagaStor
   };
 
   const appendAll = (s: Statements, write: SagaWrite) => {
-    for (const t of write.transitions) s.append.run(transitionParams(write.saga.id, t));
+    for (const t of write.transitions) s.append.run({ saga_id: write.saga.id, ...transitionColumns(t) });
   };
 
   return {
@@ -188,7 +188,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions): SagaStor
         const { statements: s, writes } = connection();
         const id = write.saga.id;
         return writes.enqueue(() => {
-          if (Number(s.insert.run(sagaParams(write.saga)).changes) === 0) {
+          if (Number(s.insert.run(sagaColumns(write.saga)).changes) === 0) {
             throw sagaError('SY_SAGA_DUPLICATE_ID', `saga "${id}": already in the store`);
           }
           appendAll(s, write);
@@ -203,7 +203,7 @@ export function createSqliteSagaStore(options: SqliteSagaStoreOptions): SagaStor
         const { statements: s, writes } = connection();
         const id = write.saga.id;
         return writes.enqueue(() => {
-          if (Number(s.update.run({ ...sagaParams(write.saga), expected: expectedVersion }).changes) === 0) {
+          if (Number(s.update.run({ ...sagaColumns(write.saga), expected: expectedVersion }).changes) === 0) {
             const row = s.version.get(id) as { version: number } | undefined;
             if (row === undefined) throw sagaError('SY_SAGA_NOT_FOUND', `saga "${id}": not in the store`);
             throw sagaError(

@@ -1,14 +1,17 @@
 /**
- * Rows of the SQLite saga store to and from records. JSON columns hold `JSON.stringify`
+ * The column form of saga records and transitions, shared by the SQL stores (SQLite here,
+ * PostgreSQL in its adapter) so both keep one mapping. JSON columns hold `JSON.stringify`
  * text, so a JSON `null` (the text `null`) stays apart from an absent value (SQL NULL).
+ * Integer columns may come back as strings (`pg` returns `bigint` so): they are read with
+ * `Number()`.
  */
 import type { JsonValue, SwitchyardErrorJSON } from '@switchyard/core';
-import type { SagaDirection, SagaRecord, SagaStatus, SagaTransition, TransitionKind } from '../store.ts';
+import type { SagaDirection, SagaRecord, SagaStatus, SagaTransition, TransitionKind } from './store.ts';
 
-/** A value SQLite binds. */
-export type SqlValue = string | number | null;
+/** An integer column as a driver returns it. */
+type IntColumn = number | string;
 
-/** A `sy_sagas` row as `node:sqlite` returns it. */
+/** A saga row: the columns of a {@link SagaRecord}. */
 export interface SagaRow {
   id: string;
   name: string;
@@ -18,21 +21,21 @@ export interface SagaRow {
   error: string | null;
   parked_direction: string | null;
   meta: string;
-  created_at: number;
-  updated_at: number;
-  version: number;
+  created_at: IntColumn;
+  updated_at: IntColumn;
+  version: IntColumn;
   owner: string | null;
-  lease_until: number | null;
+  lease_until: IntColumn | null;
 }
 
-/** A `sy_saga_transitions` row. */
+/** A transition row: the columns of a {@link SagaTransition}. */
 export interface TransitionRow {
   saga_id: string;
-  seq: number;
+  seq: IntColumn;
   kind: string;
-  at: number;
+  at: IntColumn;
   step: string | null;
-  attempt: number | null;
+  attempt: IntColumn | null;
   output: string | null;
   error: string | null;
   owner: string | null;
@@ -42,8 +45,23 @@ export interface TransitionRow {
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 const opt = <T>(value: T | undefined): T | null => (value === undefined ? null : value);
 
-/** The named parameters of a saga row (`$id`, `$name`...). */
-export function sagaParams(saga: SagaRecord): Record<string, SqlValue> {
+/**
+ * The column values of a saga record (absent optional fields as `null`).
+ *
+ * @example
+ * ```ts
+ * sagaColumns(record).outputs; // '{"reserve":{"reservationId":"r-1"}}'
+ * ```
+ */
+export function sagaColumns(saga: SagaRecord): Omit<
+  SagaRow,
+  'created_at' | 'updated_at' | 'version' | 'lease_until'
+> & {
+  created_at: number;
+  updated_at: number;
+  version: number;
+  lease_until: number | null;
+} {
   return {
     id: saga.id,
     name: saga.name,
@@ -61,10 +79,9 @@ export function sagaParams(saga: SagaRecord): Record<string, SqlValue> {
   };
 }
 
-/** The named parameters of a transition row, stored under `sagaId` (the written saga's id). */
-export function transitionParams(sagaId: string, t: SagaTransition): Record<string, SqlValue> {
+/** The column values of a transition, without its saga id (absent optional fields as `null`). */
+export function transitionColumns(t: SagaTransition) {
   return {
-    saga_id: sagaId,
     seq: t.seq,
     kind: t.kind,
     at: t.at,
@@ -86,27 +103,27 @@ export function sagaFromRow(row: SagaRow): SagaRecord {
     input: JSON.parse(row.input) as JsonValue,
     outputs: JSON.parse(row.outputs) as Record<string, JsonValue>,
     meta: JSON.parse(row.meta) as Record<string, string>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    version: row.version,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    version: Number(row.version),
   };
   if (row.error !== null) saga.error = JSON.parse(row.error) as SwitchyardErrorJSON;
   if (row.parked_direction !== null) saga.parkedDirection = row.parked_direction as SagaDirection;
   if (row.owner !== null) saga.owner = row.owner;
-  if (row.lease_until !== null) saga.leaseUntil = row.lease_until;
+  if (row.lease_until !== null) saga.leaseUntil = Number(row.lease_until);
   return saga;
 }
 
-/** The transition a row holds. */
+/** The transition a row holds; absent optional fields are left out. */
 export function transitionFromRow(row: TransitionRow): SagaTransition {
   const t: { -readonly [K in keyof SagaTransition]: SagaTransition[K] } = {
     sagaId: row.saga_id,
-    seq: row.seq,
+    seq: Number(row.seq),
     kind: row.kind as TransitionKind,
-    at: row.at,
+    at: Number(row.at),
   };
   if (row.step !== null) t.step = row.step;
-  if (row.attempt !== null) t.attempt = row.attempt;
+  if (row.attempt !== null) t.attempt = Number(row.attempt);
   if (row.output !== null) t.output = JSON.parse(row.output) as JsonValue;
   if (row.error !== null) t.error = JSON.parse(row.error) as SwitchyardErrorJSON;
   if (row.owner !== null) t.owner = row.owner;
