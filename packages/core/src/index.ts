@@ -46,5 +46,23 @@ export {
 export { formatDuration, isDurationString, parseDuration, parseGoDuration } from './duration.ts';
 export type { ErrorCodeSpec, JsonValue, SwitchyardErrorJSON, SwitchyardErrorOptions } from './errors.ts';
 export { errorFactory, isSwitchyardError, SwitchyardError } from './errors.ts';
+export { isLoopbackHost } from './loopback.ts';
+export type { SecretEntry, SecretMatcher } from './secret-match.ts';
+export { createDigestMatcher, createSecretMatcher, secretDigest, secretEquals } from './secret-match.ts';
+export type {
+  IdentitySubscription,
+  SpiffeId,
+  SpiffeIdResult,
+  WorkloadIdentity,
+  WorkloadIdentitySource,
+} from './spiffe.ts';
+export {
+  isSpiffeId,
+  matchesSpiffePattern,
+  parseSpiffeId,
+  spiffeIdOfSubjectAltName,
+  spiffePatternProblem,
+  trustDomainProblem,
+} from './spiffe.ts';
 export type { Endpoint, ServiceInstance } from './types.ts';
 export { endpointOrigin, HealthStatus } from './types.ts';
