@@ -16,6 +16,25 @@ export const telemetryErrorCodes = {
       'Another OpenTelemetry SDK already registered the global tracer provider, context manager or propagator, so `setupTelemetry()` cannot.',
     retryable: false,
   },
+  SY_TELEMETRY_OTLP_INVALID: {
+    summary:
+      'An OTLP/HTTP trace export could not be decoded: not an ExportTraceServiceRequest in protobuf or JSON, or a span with a malformed id.',
+    retryable: false,
+  },
+  SY_TELEMETRY_OTLP_TOO_LARGE: {
+    summary: 'An OTLP/HTTP trace export body is larger than the receiver accepts (4 MiB by default).',
+    retryable: false,
+  },
+  SY_TELEMETRY_OTLP_UNSUPPORTED_MEDIA_TYPE: {
+    summary:
+      'An OTLP/HTTP trace export has a content type other than application/x-protobuf or application/json, or an encoding other than gzip.',
+    retryable: false,
+  },
+  SY_TELEMETRY_EXPORT_FAILED: {
+    summary:
+      'Spans could not be exported to the OTLP endpoint: it refused the connection, did not answer in time, or answered a non-2xx status (after retries on 429, 502, 503 and 504). The spans are counted as failed; the application is not affected.',
+    retryable: true,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link telemetryErrorCodes}. */

@@ -26,6 +26,7 @@ export {
   resolveMetricsOptions,
 } from './metrics/options.ts';
 export type {
+  AdminMetrics,
   BulkheadInstanceMetrics,
   BulkheadMetrics,
   BusConsumerMetrics,
@@ -37,7 +38,10 @@ export type {
   InstanceHealthView,
   MetricsDisposable,
   MetricsInstruments,
+  MirrorMetrics,
+  MirrorRouteMetrics,
   RateLimitMetrics,
+  RateLimitRouteCounts,
   RateLimitRouteMetrics,
   SagaDefinitionMetrics,
   SagaMetrics,
@@ -47,15 +51,29 @@ export type {
   UpstreamServiceMetrics,
 } from './metrics/types.ts';
 export {
+  AdminAuthRefusal,
   BreakerStateLabel,
   BusConsumeOutcome,
   HTTP_METHODS,
+  MirrorOutcome,
   RateLimitDecision,
   SagaStepOutcome,
   SagaStepPhase,
   STATUS_CLASSES,
   UpstreamFailureReason,
 } from './metrics/types.ts';
+export type { OtlpHttpSpanExporterOptions } from './otlp-http-exporter.ts';
+export { OtlpHttpSpanExporter } from './otlp-http-exporter.ts';
+export type { OtlpReceiveOptions, OtlpReply, ReceivedSpan, ReceivedSpanKind, ReceivedValue } from './otlp-receiver.ts';
+export {
+  DEFAULT_OTLP_MAX_BODY_BYTES,
+  decodeOtlpTraces,
+  decodeOtlpTracesJson,
+  otlpErrorStatus,
+  receiveOtlpTraces,
+  toStoredFromOtlp,
+} from './otlp-receiver.ts';
+export { encodeOtlpTraceRequest } from './otlp-trace-encoder.ts';
 export type { LineSink } from './pretty-log.ts';
 export { formatPrettyLine, prettyDestination } from './pretty-log.ts';
 export type { HeaderCarrier } from './propagation.ts';

@@ -14,6 +14,7 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   type Sampler,
+  type SpanExporter,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
   TracerProvider,
@@ -28,6 +29,7 @@ import {
 } from './export-stats.ts';
 import { telemetryState } from './internal/telemetry-state.ts';
 import { createLogger } from './logger.ts';
+import { OtlpHttpSpanExporter } from './otlp-http-exporter.ts';
 import { SpanStore, spanStoreProcessor } from './span-store.ts';
 import {
   type ResolvedTelemetryOptions,
@@ -65,6 +67,8 @@ function propagator(names: readonly string[]): TextMapPropagator {
   return new CompositePropagator({ propagators });
 }
 
+type OtlpTraceExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
+
 interface OtlpPipeline {
   readonly processor: SpanProcessor;
   readonly exporter: CountingSpanExporter;
@@ -82,11 +86,21 @@ function otlpPipeline(options: ResolvedTelemetryOptions, counters: ExportCounter
       );
     else log.info({ endpoint: otlp.endpoint, ...stats }, 'span export recovered');
   };
-  const exporter = new OTLPTraceExporter({
-    url: otlp.endpoint,
-    ...(otlp.headers === undefined ? {} : { headers: { ...otlp.headers } }),
-    timeoutMillis: otlp.timeout,
-  });
+  const exporter: SpanExporter =
+    otlp.implementation === 'opentelemetry'
+      ? new OTLPTraceExporter({
+          url: otlp.endpoint,
+          ...(otlp.headers === undefined ? {} : { headers: { ...otlp.headers } }),
+          timeoutMillis: otlp.timeout,
+          // The exporter's `CompressionAlgorithm` enum has these same string values.
+          compression: otlp.compression as NonNullable<OtlpTraceExporterConfig['compression']>,
+        })
+      : new OtlpHttpSpanExporter({
+          url: otlp.endpoint,
+          ...(otlp.headers === undefined ? {} : { headers: otlp.headers }),
+          timeoutMs: otlp.timeout,
+          compression: otlp.compression,
+        });
   const selfObsMeterProvider: MeterProvider = queueDropMeterProvider(counters);
   const counting = new CountingSpanExporter(exporter, counters, onHealth);
   const processor = new BatchSpanProcessor({

@@ -3,6 +3,7 @@
  * when full), queryable by trace id and by service. The embedded default of the admin API
  * and dashboard. Spans are kept as the SDK produced them and converted to the JSON-safe
  * {@link StoredSpan} only when queried, so the request path pays one array write per span.
+ * Spans of other processes (received over OTLP) are kept as {@link StoredSpan}s beside them.
  */
 import { type Context, type HrTime, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
@@ -57,7 +58,7 @@ export interface RecentTracesQuery {
 export class SpanStore implements SpanExporter {
   /** The maximum number of spans kept. */
   readonly capacity: number;
-  readonly #ring: Array<ReadableSpan | undefined>;
+  readonly #ring: Array<HeldSpan | undefined>;
   #next = 0;
   #size = 0;
 
@@ -77,6 +78,23 @@ export class SpanStore implements SpanExporter {
 
   /** Adds a finished span, evicting the oldest when full. */
   add(span: ReadableSpan): void {
+    this.#hold(span);
+  }
+
+  /**
+   * Adds a span another process finished (decoded from OTLP, for example), evicting the oldest
+   * when full. Its ids are stored lower-case.
+   *
+   * @example
+   * ```ts
+   * for (const span of decodeOtlpTraceRequest(body, contentType)) store.addStored(span);
+   * ```
+   */
+  addStored(span: StoredSpan): void {
+    this.#hold(span);
+  }
+
+  #hold(span: HeldSpan): void {
     this.#ring[this.#next] = span;
     this.#next = this.#next + 1 === this.capacity ? 0 : this.#next + 1;
     if (this.#size < this.capacity) this.#size++;
@@ -106,7 +124,7 @@ export class SpanStore implements SpanExporter {
   }
 
   /** Calls `visit` for each held span, newest first. */
-  #forEachNewest(visit: (span: ReadableSpan) => void): void {
+  #forEachNewest(visit: (span: HeldSpan) => void): void {
     for (let i = 1; i <= this.#size; i++) {
       const span = this.#ring[(this.#next - i + this.capacity) % this.capacity];
       if (span !== undefined) visit(span);
@@ -121,7 +139,7 @@ export class SpanStore implements SpanExporter {
     const id = traceId.toLowerCase();
     const spans: StoredSpan[] = [];
     this.#forEachNewest((span) => {
-      if (span.spanContext().traceId === id) spans.push(toStoredSpan(span));
+      if (traceIdOf(span) === id) spans.push(stored(span));
     });
     return spans.sort(
       (a, b) => a.startTimeUs - b.startTimeUs || Number(a.parentSpanId !== null) - Number(b.parentSpanId !== null),
@@ -134,7 +152,7 @@ export class SpanStore implements SpanExporter {
     const out: StoredSpan[] = [];
     this.#forEachNewest((span) => {
       if (out.length >= limit) return;
-      if (query.service === undefined || spanService(span) === query.service) out.push(toStoredSpan(span));
+      if (query.service === undefined || serviceOf(span) === query.service) out.push(stored(span));
     });
     return out;
   }
@@ -142,7 +160,7 @@ export class SpanStore implements SpanExporter {
   /** The service names with spans in the store, sorted. */
   services(): string[] {
     const names = new Set<string>();
-    this.#forEachNewest((span) => names.add(spanService(span)));
+    this.#forEachNewest((span) => names.add(serviceOf(span)));
     return [...names].sort();
   }
 
@@ -151,16 +169,16 @@ export class SpanStore implements SpanExporter {
    * traces that service took part in.
    */
   recentTraces(query: RecentTracesQuery = {}): TraceSummary[] {
-    const groups = new Map<string, ReadableSpan[]>();
+    const groups = new Map<string, HeldSpan[]>();
     this.#forEachNewest((span) => {
-      const id = span.spanContext().traceId;
+      const id = traceIdOf(span);
       const group = groups.get(id);
       if (group === undefined) groups.set(id, [span]);
       else group.push(span);
     });
     const summaries: TraceSummary[] = [];
     for (const [traceId, spans] of groups) {
-      const services = [...new Set(spans.map(spanService))].sort();
+      const services = [...new Set(spans.map(serviceOf))].sort();
       if (query.service !== undefined && !services.includes(query.service)) continue;
       summaries.push(summarise(traceId, spans, services));
     }
@@ -169,19 +187,58 @@ export class SpanStore implements SpanExporter {
   }
 }
 
-function hrTimeBefore(a: HrTime, b: HrTime): boolean {
-  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+/** A span as held: the SDK's own, or one received from another process. */
+type HeldSpan = ReadableSpan | StoredSpan;
+
+function isSdkSpan(span: HeldSpan): span is ReadableSpan {
+  return typeof (span as Partial<ReadableSpan>).spanContext === 'function';
 }
 
-function summarise(traceId: string, spans: readonly ReadableSpan[], services: string[]): TraceSummary {
-  const ids = new Set(spans.map((s) => s.spanContext().spanId));
-  const roots = spans.filter((s) => s.parentSpanContext === undefined || !ids.has(s.parentSpanContext.spanId));
+function traceIdOf(span: HeldSpan): string {
+  return isSdkSpan(span) ? span.spanContext().traceId : span.traceId;
+}
+
+function spanIdOf(span: HeldSpan): string {
+  return isSdkSpan(span) ? span.spanContext().spanId : span.spanId;
+}
+
+function parentIdOf(span: HeldSpan): string | undefined {
+  return isSdkSpan(span) ? span.parentSpanContext?.spanId : (span.parentSpanId ?? undefined);
+}
+
+function serviceOf(span: HeldSpan): string {
+  return isSdkSpan(span) ? spanService(span) : span.service;
+}
+
+function stored(span: HeldSpan): StoredSpan {
+  return isSdkSpan(span) ? toStoredSpan(span) : span;
+}
+
+function isError(span: HeldSpan): boolean {
+  return isSdkSpan(span) ? span.status.code === SpanStatusCode.ERROR : span.status.code === 'error';
+}
+
+/** Start in microseconds (SDK spans: from the high-resolution time, without rounding loss in the order). */
+function startUsOf(span: HeldSpan): number {
+  return isSdkSpan(span) ? hrTimeToMicros(span.startTime) : span.startTimeUs;
+}
+
+function hrTimeToMicros(time: HrTime): number {
+  return time[0] * 1_000_000 + time[1] / 1000;
+}
+
+function summarise(traceId: string, spans: readonly HeldSpan[], services: string[]): TraceSummary {
+  const ids = new Set(spans.map(spanIdOf));
+  const roots = spans.filter((s) => {
+    const parent = parentIdOf(s);
+    return parent === undefined || !ids.has(parent);
+  });
   const candidates = roots.length > 0 ? roots : spans;
-  let earliest = candidates[0] as ReadableSpan;
-  for (const span of candidates) if (hrTimeBefore(span.startTime, earliest.startTime)) earliest = span;
-  const root = toStoredSpan(earliest);
+  let earliest = candidates[0] as HeldSpan;
+  for (const span of candidates) if (startUsOf(span) < startUsOf(earliest)) earliest = span;
+  const root = stored(earliest);
   let errorCount = 0;
-  for (const span of spans) if (span.status.code === SpanStatusCode.ERROR) errorCount++;
+  for (const span of spans) if (isError(span)) errorCount++;
   return {
     traceId,
     name: root.name,

@@ -24,6 +24,10 @@ const otlpSchema = z.strictObject({
   maxExportBatchSize: z.int().min(1).default(512),
   /** Delay between two scheduled exports. */
   scheduledDelay: zDuration().default(5000),
+  /** `gzip` compresses each export request body. */
+  compression: z.enum(['none', 'gzip']).default('none'),
+  /** `switchyard`: the built-in encoder and keep-alive HTTP client; `opentelemetry`: `@opentelemetry/exporter-trace-otlp-proto`. */
+  implementation: z.enum(['switchyard', 'opentelemetry']).default('switchyard'),
 });
 
 const memorySchema = z.strictObject({
@@ -90,6 +94,15 @@ export interface TelemetryOptions {
           maxExportBatchSize?: number;
           /** Delay between scheduled exports: `"5s"` or ms. @default 5000 */
           scheduledDelay?: string | number;
+          /** `gzip` compresses each export request body. @default 'none' */
+          compression?: 'none' | 'gzip';
+          /**
+           * `switchyard`: the built-in OTLP protobuf encoder and keep-alive HTTP client (about half
+           * the CPU per span); `opentelemetry`: `@opentelemetry/exporter-trace-otlp-proto`'s
+           * `OTLPTraceExporter`, e.g. to use its `OTEL_EXPORTER_OTLP_*` certificate settings.
+           * Both send the same bytes and are counted alike. @default 'switchyard'
+           */
+          implementation?: 'switchyard' | 'opentelemetry';
         };
     /** The in-memory span store read by the admin API; `false` turns it off. @default { capacity: 10000 } */
     memory?: false | { capacity?: number };
@@ -116,24 +129,75 @@ function envEndpoint(env: TelemetryEnv): string | undefined {
   return undefined;
 }
 
+/**
+ * `OTEL_EXPORTER_OTLP_HEADERS` format: `key=value` pairs separated by commas, values
+ * percent-encoded (the OpenTelemetry specification's exporter configuration).
+ */
+function parseEnvHeaders(value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const headers: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const raw = pair.slice(eq + 1).trim();
+    let decoded = raw;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      // Not percent-encoded after all: keep it as written.
+    }
+    headers[pair.slice(0, eq).trim().toLowerCase()] = decoded;
+  }
+  return headers;
+}
+
+/** The traces-specific variable, else the generic one. */
+function envValue(env: TelemetryEnv, what: string): string | undefined {
+  const value = env[`OTEL_EXPORTER_OTLP_TRACES_${what}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${what}`]?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** Headers, compression and timeout from `OTEL_EXPORTER_OTLP_[TRACES_]*`; explicit options win. */
+function withOtlpEnv(otlp: Record<string, unknown>, env: TelemetryEnv): Record<string, unknown> {
+  const out = { ...otlp };
+  const headers = parseEnvHeaders(envValue(env, 'HEADERS'));
+  if (headers !== undefined) {
+    const explicit = out.headers;
+    out.headers =
+      explicit !== null && typeof explicit === 'object' && !Array.isArray(explicit)
+        ? { ...headers, ...(explicit as Record<string, unknown>) }
+        : (explicit ?? headers);
+  }
+  const compression = envValue(env, 'COMPRESSION');
+  if (out.compression === undefined && compression !== undefined) out.compression = compression;
+  const timeout = envValue(env, 'TIMEOUT');
+  if (out.timeout === undefined && timeout !== undefined && /^\d+$/.test(timeout)) out.timeout = Number(timeout);
+  return out;
+}
+
 function withEnvFallbacks(input: unknown, env: TelemetryEnv): unknown {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
   const options = { ...(input as Record<string, unknown>) };
   const serviceName = env.OTEL_SERVICE_NAME?.trim();
   if (options.serviceName === undefined && serviceName) options.serviceName = serviceName;
-  const endpoint = envEndpoint(env);
-  if (endpoint === undefined) return options;
   const exporters = options.exporters;
   if (exporters !== undefined && (exporters === null || typeof exporters !== 'object')) return options;
   const exp = { ...((exporters as Record<string, unknown> | undefined) ?? {}) };
   if (exp.otlp === false) return options;
-  if (exp.otlp === undefined) exp.otlp = { endpoint };
-  else if (
+  const endpoint = envEndpoint(env);
+  if (exp.otlp === undefined) {
+    if (endpoint === undefined) return options;
+    exp.otlp = { endpoint };
+  } else if (
+    endpoint !== undefined &&
     typeof exp.otlp === 'object' &&
     exp.otlp !== null &&
     (exp.otlp as Record<string, unknown>).endpoint === undefined
   ) {
     exp.otlp = { ...(exp.otlp as Record<string, unknown>), endpoint };
+  }
+  if (typeof exp.otlp === 'object' && exp.otlp !== null && !Array.isArray(exp.otlp)) {
+    exp.otlp = withOtlpEnv(exp.otlp as Record<string, unknown>, env);
   }
   options.exporters = exp;
   return options;
@@ -141,7 +205,9 @@ function withEnvFallbacks(input: unknown, env: TelemetryEnv): unknown {
 
 /**
  * Validates `setupTelemetry()` options, applying defaults and the environment fallbacks
- * (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`).
+ * (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`;
+ * with the OTLP exporter on, `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`, `..._COMPRESSION` and
+ * `..._TIMEOUT` in ms, as OpenTelemetry's exporters read them).
  * Explicit options win over the environment.
  *
  * @throws SwitchyardError `SY_CONFIG_INVALID` naming each bad field (`telemetry.samplingRatio: ...`)

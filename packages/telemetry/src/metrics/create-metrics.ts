@@ -1,10 +1,12 @@
 import { Registry } from 'prom-client';
+import { createAdminMetrics } from './admin-metrics.ts';
 import { createBulkheadMetrics } from './bulkhead-metrics.ts';
 import { createBusMetrics } from './bus-metrics.ts';
 import { addDefaultMetrics } from './default-metrics.ts';
 import { createDiscoveryMetrics } from './discovery-metrics.ts';
 import { createHttpServerMetrics } from './http-metrics.ts';
 import { MetricContext } from './internal/metric-context.ts';
+import { createMirrorMetrics } from './mirror-metrics.ts';
 import { type MetricsOptions, resolveMetricsOptions } from './options.ts';
 import { createRateLimitMetrics } from './rate-limit-metrics.ts';
 import { createSagaMetrics } from './saga-metrics.ts';
@@ -48,10 +50,12 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       http: createHttpServerMetrics(ctx),
       upstream: createUpstreamMetrics(ctx),
       rateLimit: createRateLimitMetrics(ctx),
+      mirror: createMirrorMetrics(ctx),
       bulkhead: createBulkheadMetrics(ctx),
       discovery: createDiscoveryMetrics(ctx),
       saga: createSagaMetrics(ctx),
       bus: createBusMetrics(ctx),
+      admin: createAdminMetrics(ctx),
     };
     if (resolved.defaultMetrics) addDefaultMetrics(registry);
   } catch (err) {

@@ -42,9 +42,11 @@ export const noopMetrics: MetricsInstruments = Object.freeze({
   enabled: false,
   http: Object.freeze({ route: toHandle }),
   upstream: Object.freeze({ service: toHandle }),
-  rateLimit: Object.freeze({ route: toHandle }),
+  rateLimit: Object.freeze({ route: toHandle, counts: () => [] }),
+  mirror: Object.freeze({ route: toHandle }),
   bulkhead: Object.freeze({ named: toHandle }),
   discovery: Object.freeze({ addInstanceSource: () => disposable }),
   saga: Object.freeze({ definition: toHandle }),
   bus: Object.freeze({ publisher: toHandle, consumer: toHandle }),
+  admin: Object.freeze({ authRefused: noop }),
 });

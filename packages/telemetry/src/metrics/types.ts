@@ -100,9 +100,38 @@ export interface RateLimitRouteMetrics {
   record(decision: RateLimitDecision): void;
 }
 
+/** The decisions counted for one route since the process started. */
+export interface RateLimitRouteCounts {
+  readonly route: string;
+  readonly allowed: number;
+  readonly limited: number;
+  readonly error: number;
+}
+
 /** Rate limit instruments: `switchyard_rate_limit_decisions_total`. */
 export interface RateLimitMetrics {
   route(name: string): RateLimitRouteMetrics;
+  /** The counts so far, per route that has had a decision (empty when metrics are off). */
+  counts(): readonly RateLimitRouteCounts[];
+}
+
+/**
+ * How a mirrored request compared with the request it copied, the `outcome` label of
+ * `switchyard_gateway_mirror_total`: same status class and status, a different status, the
+ * mirror failed (no instance, refused, timed out), or it was not sent (body over the limit).
+ */
+export const MirrorOutcome = { Match: 'match', Mismatch: 'mismatch', Error: 'error', Skipped: 'skipped' } as const;
+/** A value of {@link MirrorOutcome}. */
+export type MirrorOutcome = (typeof MirrorOutcome)[keyof typeof MirrorOutcome];
+
+/** Mirroring instruments of one gateway route. */
+export interface MirrorRouteMetrics {
+  record(outcome: MirrorOutcome): void;
+}
+
+/** Gateway traffic mirroring instruments: `switchyard_gateway_mirror_total{route, outcome}`. */
+export interface MirrorMetrics {
+  route(name: string): MirrorRouteMetrics;
 }
 
 /** Instruments of one bulkhead. */
@@ -197,8 +226,28 @@ export interface MetricsInstruments {
   readonly http: HttpServerMetrics;
   readonly upstream: UpstreamMetrics;
   readonly rateLimit: RateLimitMetrics;
+  readonly mirror: MirrorMetrics;
   readonly bulkhead: BulkheadMetrics;
   readonly discovery: DiscoveryMetrics;
   readonly saga: SagaMetrics;
   readonly bus: BusMetrics;
+  readonly admin: AdminMetrics;
+}
+
+/**
+ * Why an admin API refused a request, the `reason` label of
+ * `switchyard_admin_auth_refused_total`: no bearer token, a token it does not know, or a token
+ * without the scope the endpoint needs.
+ */
+export const AdminAuthRefusal = {
+  MissingToken: 'missing_token',
+  UnknownToken: 'unknown_token',
+  InsufficientScope: 'insufficient_scope',
+} as const;
+/** A value of {@link AdminAuthRefusal}. */
+export type AdminAuthRefusal = (typeof AdminAuthRefusal)[keyof typeof AdminAuthRefusal];
+
+/** Admin API instruments: `switchyard_admin_auth_refused_total{reason}`. */
+export interface AdminMetrics {
+  authRefused(reason: AdminAuthRefusal): void;
 }

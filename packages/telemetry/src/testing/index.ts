@@ -4,5 +4,7 @@
  *
  * @packageDocumentation
  */
-export type { OtlpReceiver, ReceivedSpan, ReceivedSpanKind, ReceivedValue } from './otlp-receiver.ts';
-export { decodeOtlpTraces, startOtlpReceiver } from './otlp-receiver.ts';
+export type { ReceivedSpan, ReceivedSpanKind, ReceivedValue } from '../otlp-receiver.ts';
+export { decodeOtlpTraces } from '../otlp-receiver.ts';
+export type { OtlpReceiver } from './otlp-receiver.ts';
+export { startOtlpReceiver } from './otlp-receiver.ts';

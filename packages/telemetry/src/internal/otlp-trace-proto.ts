@@ -1,6 +1,6 @@
 /**
  * The subset of the OTLP trace protocol (opentelemetry-proto v1, `collector/trace/v1`,
- * `trace/v1`, `common/v1`, `resource/v1`) that `startOtlpReceiver()` decodes. Field numbers
+ * `trace/v1`, `common/v1`, `resource/v1`) that the OTLP receiver (`otlp-receiver.ts`) decodes. Field numbers
  * follow the published, stable `.proto` files; fields not needed for assertions (schema URLs,
  * dropped counts of scopes) are still listed so nothing decodes into the wrong field.
  */
