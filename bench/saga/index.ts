@@ -24,7 +24,8 @@
  *
  * Options: `--sagas N` per round and store (default 5000), `--rounds N` (default 5),
  * `--in-flight N` (default 50), `--only sqlite|postgres`, `--ceiling-seconds N` (default 3),
- * `--url` (default postgres://postgres@127.0.0.1:5432/test). Fails (exit 2) when PostgreSQL is
+ * `--url` (default postgres://postgres@127.0.0.1:5432/test), `--pg-batches-in-flight N` (the PostgreSQL
+ * store's `batchesInFlight`; default: its own default). Fails (exit 2) when PostgreSQL is
  * not reachable, unless `--only sqlite`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'ceiling-seconds': { type: 'string', default: '3' },
     url: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    'pg-batches-in-flight': { type: 'string' },
   },
 });
 
@@ -64,6 +66,11 @@ const rounds = positiveInt('rounds', values.rounds);
 const inFlight = positiveInt('in-flight', values['in-flight']);
 const ceilingSeconds = positiveInt('ceiling-seconds', values['ceiling-seconds']);
 const url = values.url;
+/** The PostgreSQL store's `batchesInFlight`; absent: the store's default. */
+const pgBatchesInFlight =
+  values['pg-batches-in-flight'] === undefined
+    ? undefined
+    : positiveInt('pg-batches-in-flight', values['pg-batches-in-flight']);
 if (values.only !== undefined && values.only !== 'sqlite' && values.only !== 'postgres') {
   console.error(`--only: expected "sqlite" or "postgres", got "${values.only}"`);
   process.exit(2);
@@ -161,11 +168,16 @@ async function postgresSubject(client: pg.Client): Promise<{ subject: Subject; c
   let batches = 0;
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('jsonb_to_recordset($1')) batches++;
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: unknown } | null)?.text;
+    if (typeof text === 'string' && text.includes('jsonb_to_recordset($1')) batches++;
     return query(...args);
   };
   cleanups.unshift(() => pool.end());
-  const store = createPostgresSagaStore({ pool, schema });
+  const store = createPostgresSagaStore({
+    pool,
+    schema,
+    ...(pgBatchesInFlight === undefined ? {} : { batchesInFlight: pgBatchesInFlight }),
+  });
   cleanups.unshift(() => store.close());
   const { engine, counts } = await startBenchEngine(store, inFlight);
   cleanups.unshift(() => engine.stop());

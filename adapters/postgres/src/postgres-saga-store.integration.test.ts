@@ -140,6 +140,65 @@ describe('createPostgresSagaStore', () => {
       }
     });
 
+    it('analyzes its tables as they grow, so the prepared batch is replanned for their size', async () => {
+      const own = randomSchema('saga_analyze');
+      const store = createPostgresSagaStore({ url: TEST_POSTGRES_URL, schema: own, poolSize: 3 });
+      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await client.connect();
+      const analyzed = async () =>
+        (
+          await client.query(
+            "SELECT count(*)::int AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND last_analyze IS NOT NULL AND relname IN ('sagas', 'saga_transitions')",
+            [own],
+          )
+        ).rows[0]?.n as number;
+      try {
+        await store.init();
+        // Only the store analyzes here: autovacuum stays out of these tables.
+        for (const table of ['sagas', 'saga_transitions'])
+          await client.query(`ALTER TABLE "${own}".${table} SET (autovacuum_enabled = false)`);
+        await Promise.all(
+          Array.from({ length: 999 }, (_, i) => store.create({ saga: saga(`g-${i}`), transitions: [] })),
+        );
+        assert.equal(await analyzed(), 0, 'not before the first threshold');
+        await store.create({ saga: saga('g-999'), transitions: [] });
+        const deadline = Date.now() + 5000;
+        while ((await analyzed()) < 2) {
+          assert.ok(Date.now() < deadline, 'both tables analyzed after the 1,000th saga');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        await store.close();
+        await client.end();
+        await dropSchema(own);
+      }
+    });
+
+    it('keeps stores on two schemas apart when they share one pool (each its own prepared batch)', async () => {
+      const other = randomSchema('saga_other');
+      const pool = new pg.Pool({ connectionString: TEST_POSTGRES_URL, max: 1 });
+      const a = createPostgresSagaStore({ pool, schema });
+      const b = createPostgresSagaStore({ pool, schema: other });
+      try {
+        await a.init();
+        await b.init();
+        // One connection: both batch statements are prepared on it, under different names.
+        for (let i = 0; i < 3; i++) {
+          await a.create({ saga: saga(`in-a-${i}`), transitions: [] });
+          await b.create({ saga: saga(`in-b-${i}`), transitions: [] });
+        }
+        assert.equal((await a.get('in-b-0'))?.id, undefined);
+        assert.equal((await b.get('in-b-2'))?.id, 'in-b-2');
+        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${other}".sagas`);
+        assert.equal(rows[0]?.n, 3);
+      } finally {
+        await a.close();
+        await b.close();
+        await pool.end();
+        await dropSchema(other);
+      }
+    });
+
     it('refuses a schema migrated by a newer version', async () => {
       const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await client.connect();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SwitchyardError } from '@switchyard/core';
 import {
   type ClaimRequest,
@@ -38,6 +39,11 @@ interface BatchResult {
   current: string | null;
 }
 
+/** Sagas created before the store first analyzes its tables (then at each doubling). */
+const FIRST_ANALYZE_AT = 1000;
+/** At most this many more sagas between two analyzes, however large the table. */
+const MAX_ANALYZE_STEP = 1_000_000;
+
 /**
  * A {@link SagaStore} in PostgreSQL, for engines in several processes or hosts sharing their
  * sagas. Writes that arrive while a commit is in flight are committed together in one
@@ -65,6 +71,9 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   const resolved = resolvePostgresSagaStoreOptions(options);
   const { pool, owned, where } = openPool({ ...resolved, applicationName: 'switchyard-saga-store' });
   const sql = sagaStatements(quoteIdent(resolved.schema));
+  // Prepared once per connection, so the server plans the batch statement once, not per commit.
+  // Named after its text: stores on other schemas sharing a pool get their own.
+  const batchStatementName = `sy_saga_batch_${createHash('sha256').update(sql.batch).digest('hex').slice(0, 16)}`;
   let initialising: Promise<void> | undefined;
   let closed = false;
   let queue: Pending[] = [];
@@ -72,6 +81,10 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   const busy = new Set<string>();
   const running = new Set<Promise<void>>();
   let scheduled = false;
+  /** Sagas this store has created; at each threshold it analyzes the tables (see `afterCreates`). */
+  let createdCount = 0;
+  let nextAnalyzeAt = FIRST_ANALYZE_AT;
+  let analyzing: Promise<void> | undefined;
 
   const closedError = () =>
     sagaError(
@@ -97,14 +110,39 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     }
   };
 
+  /**
+   * The batch statement is prepared, so its plan is the one chosen on its first runs: on a new,
+   * empty table, a plan that scans the table. The store therefore analyzes its tables each time
+   * the sagas it created double (from {@link FIRST_ANALYZE_AT}), which replans the statement
+   * with the table's real size, as autovacuum's analyze would, only sooner. In the background;
+   * a failure is harmless and tried again at the next threshold.
+   */
+  const afterCreates = (count: number): void => {
+    createdCount += count;
+    if (createdCount < nextAnalyzeAt || analyzing !== undefined || closed) return;
+    nextAnalyzeAt = Math.min(createdCount * 2, createdCount + MAX_ANALYZE_STEP);
+    analyzing = pool
+      .query(sql.analyze)
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        analyzing = undefined;
+      });
+  };
+
   /** Settles each write of `batch` from the statement's result. */
   const settle = (batch: readonly Pending[], results: readonly BatchResult[]): void => {
     const byIndex = new Map(results.map((r) => [r.i, r]));
+    let created = 0;
     for (const [i, item] of batch.entries()) {
       const result = byIndex.get(i);
       const id = item.write.saga.id;
-      if (result?.ok === true) item.resolve();
-      else if (item.op === 'create')
+      if (result?.ok === true) {
+        if (item.op === 'create') created++;
+        item.resolve();
+      } else if (item.op === 'create')
         item.reject(sagaError('SY_SAGA_DUPLICATE_ID', `saga "${id}": already in the store`));
       else if (result?.current === null || result === undefined) {
         item.reject(sagaError('SY_SAGA_NOT_FOUND', `saga "${id}": not in the store`));
@@ -117,12 +155,15 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
         );
       }
     }
+    if (created > 0) afterCreates(created);
   };
 
   const runBatch = (batch: readonly Pending[]) =>
-    pool.query<BatchResult>(sql.batch, [
-      JSON.stringify(batch.map((item, i) => batchItem(i, item.op, item.write, item.expected))),
-    ]);
+    pool.query<BatchResult>({
+      name: batchStatementName,
+      text: sql.batch,
+      values: [JSON.stringify(batch.map((item, i) => batchItem(i, item.op, item.write, item.expected)))],
+    });
 
   /** Commits one batch; when the statement fails as a whole, each write is retried alone. */
   const commit = async (batch: readonly Pending[]): Promise<void> => {
@@ -265,6 +306,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
       closed = true;
       // Writes already queued are committed (or fail) before the pool goes.
       await drain();
+      await analyzing;
       await initialising?.catch(() => {});
       if (owned) await pool.end().catch(() => {});
     },

@@ -3,27 +3,13 @@ import { describe, it } from 'node:test';
 import { isSwitchyardError, ManualClock } from '@switchyard/core';
 import { defineSaga } from './definition.ts';
 import { createSagaEngine } from './engine.ts';
-import { until } from './internal/engine-test-kit.ts';
+import { parkingSaga, until } from './internal/engine-test-kit.ts';
 import { createMemorySagaStore } from './memory-store.ts';
 import type { SagaTransition } from './store.ts';
 
 /** pay (compensation fails while `refundDown`), then ship, which always fails. */
 function parkingSetup() {
-  const state = { refundDown: true, refunds: 0 };
-  const saga = defineSaga<{ order: string }>('refund')
-    .step('pay', {
-      execute: () => ({ paid: 10 }),
-      compensate: () => {
-        state.refunds++;
-        if (state.refundDown) throw new Error('refund service down');
-      },
-    })
-    .step('ship', {
-      execute: () => {
-        throw new Error('no truck');
-      },
-    })
-    .build();
+  const { state, saga } = parkingSaga();
   const clock = new ManualClock(0);
   const store = createMemorySagaStore();
   const engine = createSagaEngine({

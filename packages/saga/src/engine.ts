@@ -18,6 +18,7 @@ import { driveSaga, markLost, type RunEnv, type SagaRun } from './internal/engin
 import { createEngineTelemetry, type SagaSegment, type SegmentOrigin } from './internal/engine-telemetry.ts';
 import { every } from './internal/engine-timer.ts';
 import { writeCreate } from './internal/engine-writer.ts';
+import { abortedRecord, loadParked, operatorTransition, retriedRecord } from './internal/operator-writes.ts';
 import { toJsonValue } from './internal/step-json.ts';
 import {
   activeSagaStatuses,
@@ -415,58 +416,16 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
 
   // --- operator actions ---
 
-  const loadParked = async (id: string): Promise<SagaRecord> => {
-    const record = await store.get(id);
-    if (record === undefined) {
-      throw sagaError('SY_SAGA_NOT_FOUND', `saga "${id}": not in the store`, { details: { sagaId: id } });
-    }
-    if (record.status !== SagaStatus.Parked) {
-      throw sagaError(
-        'SY_SAGA_NOT_PARKED',
-        `saga "${id}": is ${record.status}; only a parked saga can be retried or aborted`,
-        {
-          details: { sagaId: id, status: record.status },
-        },
-      );
-    }
-    return record;
-  };
-
-  const operatorTransition = (
-    record: SagaRecord,
-    replay: ReplayedSaga,
-    kind: TransitionKind,
-    now: number,
-    reason: string | undefined,
-  ): SagaTransition => ({
-    sagaId: record.id,
-    seq: replay.seq + 1,
-    kind,
-    at: now,
-    owner,
-    ...(reason === undefined ? {} : { reason }),
-  });
-
   const retry = async (id: string, retryOptions: OperatorOptions = {}): Promise<void> => {
     assertStarted(`retry saga "${id}"`);
-    const record = await loadParked(id);
+    const record = await loadParked(store, id);
     const def = sagas.get(record.name);
     if (def === undefined) throw unknownDefinition(record.name);
     const replay = replayHistory(await store.history(id));
     const now = clock.now();
     const leaseUntil = now + leaseMs;
-    const forward = record.parkedDirection === 'forward';
-    const saga: SagaRecord = {
-      ...record,
-      status: forward ? SagaStatus.Running : SagaStatus.Compensating,
-      parkedDirection: undefined,
-      error: forward ? undefined : errorBeforeParking(record.error),
-      version: record.version + 1,
-      updatedAt: now,
-      owner,
-      leaseUntil,
-    };
-    const t = operatorTransition(record, replay, TransitionKind.SagaRetried, now, retryOptions.reason);
+    const saga = retriedRecord(record, now, { owner, leaseUntil });
+    const t = operatorTransition(record, replay.seq, TransitionKind.SagaRetried, now, owner, retryOptions.reason);
     await store.update({ saga, transitions: [t] }, record.version);
     applyTransition(replay, t);
     emit([t], saga);
@@ -474,19 +433,11 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
   };
 
   const abort = async (id: string, abortOptions: OperatorOptions = {}): Promise<void> => {
-    const record = await loadParked(id);
+    const record = await loadParked(store, id);
     const replay = replayHistory(await store.history(id));
     const now = clock.now();
-    const saga: SagaRecord = {
-      ...record,
-      status: SagaStatus.Aborted,
-      parkedDirection: undefined,
-      version: record.version + 1,
-      updatedAt: now,
-      owner: undefined,
-      leaseUntil: undefined,
-    };
-    const t = operatorTransition(record, replay, TransitionKind.SagaAborted, now, abortOptions.reason);
+    const saga = abortedRecord(record, now);
+    const t = operatorTransition(record, replay.seq, TransitionKind.SagaAborted, now, owner, abortOptions.reason);
     await store.update({ saga, transitions: [t] }, record.version);
     emit([t], saga);
   };
@@ -638,18 +589,4 @@ export function createSagaEngine(input: SagaEngineOptions): SagaEngine {
     [Symbol.asyncDispose]: () => stop(),
     [killEngine]: kill,
   } as SagaEngine;
-}
-
-/** The error a saga had before it was parked (kept in the park error's details), for a retry. */
-function errorBeforeParking(error: SwitchyardErrorJSON | undefined): SwitchyardErrorJSON | undefined {
-  const before = error?.details?.sagaError;
-  if (typeof before !== 'object' || before === null || Array.isArray(before)) return error;
-  const { code, message } = before;
-  if (typeof code !== 'string' || typeof message !== 'string') return error;
-  const restored: SwitchyardErrorJSON = { code, message };
-  if (typeof before.details === 'object' && before.details !== null && !Array.isArray(before.details)) {
-    restored.details = before.details;
-  }
-  if (before.retryable === true) restored.retryable = true;
-  return restored;
 }

@@ -90,6 +90,8 @@ export {
   listStatuses,
   MAX_LIST_LIMIT,
 } from './saga-list.ts';
+export type { SagaOperator, SagaOperatorOptions, SagaWithHistory } from './saga-operator.ts';
+export { createSagaOperator } from './saga-operator.ts';
 export type { SagaRow, TransitionRow } from './saga-rows.ts';
 export { sagaColumns, sagaFromRow, transitionColumns, transitionFromRow } from './saga-rows.ts';
 export { createSqliteEventBus } from './sqlite-bus.ts';

@@ -124,5 +124,6 @@ export function sagaStatements(s: string) {
         FOR UPDATE SKIP LOCKED)
       RETURNING ${SAGA_COLUMNS}`,
     renew: `UPDATE ${s}.sagas SET lease_until = $3 WHERE owner = $1 AND id = ANY($2::text[]) RETURNING id`,
+    analyze: `ANALYZE ${s}.sagas, ${s}.saga_transitions`,
   };
 }

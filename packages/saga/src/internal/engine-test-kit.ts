@@ -1,7 +1,8 @@
 /**
  * Helpers for the engine's own tests (not exported by the package): a store that counts and
- * can fail writes, deferred promises, and polling with a deadline.
+ * can fail writes, deferred promises, polling with a deadline, and a saga that parks.
  */
+import { defineSaga } from '../definition.ts';
 import type { SagaStore, SagaWrite } from '../store.ts';
 
 /** A store wrapper counting `create`/`update` calls, with a switch to make writes fail. */
@@ -56,4 +57,27 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await flush();
   }
+}
+
+/**
+ * `refund`: pay (whose compensation fails while `state.refundDown`), then ship, which always
+ * fails, so the saga compensates pay and parks once its compensation attempts run out.
+ */
+export function parkingSaga() {
+  const state = { refundDown: true, refunds: 0 };
+  const saga = defineSaga<{ order: string }>('refund')
+    .step('pay', {
+      execute: () => ({ paid: 10 }),
+      compensate: () => {
+        state.refunds++;
+        if (state.refundDown) throw new Error('refund service down');
+      },
+    })
+    .step('ship', {
+      execute: () => {
+        throw new Error('no truck');
+      },
+    })
+    .build();
+  return { state, saga };
 }
