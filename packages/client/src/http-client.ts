@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
 import {
   cancelledError,
   coreError,
@@ -32,6 +33,7 @@ import { clientError } from './errors.ts';
 import { Exchange } from './exchange.ts';
 import type { HttpResponse } from './http-response.ts';
 import { IDEMPOTENCY_KEY_HEADER, isRetryableRequest } from './idempotency.ts';
+import { createMtlsDispatcher, type HttpClientMtlsOption } from './mtls.ts';
 import {
   type DurationInput,
   type HttpClientOptions,
@@ -89,6 +91,18 @@ export interface HttpRequestOptions {
   readonly retry?: HttpRetryOptions | false;
   /** Picks the instance for this request instead of the service's balancer (a gateway's per-route balancer). */
   readonly balancer?: Balancer;
+  /**
+   * Narrows the service's instances to those this request may use, before critical ones are
+   * skipped, tried ones set aside and the balancer picks (a gateway routing to one version of
+   * a service). An empty result fails the attempt with `SY_CLIENT_NO_INSTANCE`.
+   */
+  readonly eligible?: ((instances: readonly ServiceInstance[]) => readonly ServiceInstance[]) | undefined;
+  /**
+   * The circuit breaker (by name in `breakers`) this request goes through instead of the
+   * service's: a gateway keeps one per version of a service, so that a failing canary does not
+   * open the breaker of the stable version. @default the service name
+   */
+  readonly breaker?: string | undefined;
   /**
    * For callers that already watch for cancellation themselves (a server watching its
    * response's `close`): instead of adding an `abort` listener to `signal` for the length of
@@ -206,11 +220,20 @@ const retryAfterOf = new WeakMap<object, number>();
  * console.log(res.statusCode, await res.body.json());
  * ```
  */
-export function createHttpClient(input: HttpClientOptions): HttpClient {
-  const options = resolveHttpClientOptions(input);
+export function createHttpClient(input: HttpClientOptions & HttpClientMtlsOption): HttpClient {
+  const { mtls, ...rest } = input;
+  const options = resolveHttpClientOptions(rest);
   const { clock, discovery } = options;
-  const ownDispatcher = options.dispatcher === undefined ? createDefaultDispatcher() : undefined;
-  const dispatcher: Dispatcher = options.dispatcher ?? (ownDispatcher as Agent);
+  if (mtls !== undefined && options.dispatcher !== undefined) {
+    throw invalidConfig([{ path: 'client.mtls', message: 'cannot be combined with dispatcher (mtls makes its own)' }]);
+  }
+  const ownDispatcher: Dispatcher | undefined =
+    options.dispatcher !== undefined
+      ? undefined
+      : mtls !== undefined
+        ? createMtlsDispatcher(mtls, (tls) => createDefaultDispatcher({ tls }))
+        : createDefaultDispatcher();
+  const dispatcher: Dispatcher = options.dispatcher ?? (ownDispatcher as Dispatcher);
   const ownBreakers =
     options.breakers === undefined ? createBreakerRegistry({ defaults: defaultBreakerOptions, clock }) : undefined;
   const breakers = options.breakers ?? (ownBreakers as BreakerRegistry);
@@ -304,6 +327,8 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
     readonly source: Readable | undefined;
     readonly timeoutMs: number;
     readonly balancer: Balancer;
+    readonly eligible: ((instances: readonly ServiceInstance[]) => readonly ServiceInstance[]) | undefined;
+    readonly breaker: string;
     readonly abortable: ((abort: (reason: unknown) => void) => void) | undefined;
     readonly retry: ResolvedHttpRetryOptions | false;
     readonly attempt: (ctx: PolicyContext) => Promise<HttpResponse>;
@@ -345,6 +370,8 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       source: streamed ? body : undefined,
       timeoutMs,
       balancer: input.balancer ?? balancerFor(service),
+      eligible: input.eligible,
+      breaker: input.breaker ?? service,
       abortable: input.abortable,
       retry: retry !== false && retry.maxAttempts > 1 ? retry : false,
       attempt: (ctx) => runAttempt(call, state, ctx),
@@ -380,7 +407,7 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
         if (retryListeners.size > 0) emitRetry(call, ctx.attempt, instance, previous);
       }
       const target = instance;
-      const breaker = telemetry.breaker(call.service);
+      const breaker = telemetry.breaker(call.breaker);
       const response = await breaker.execute((inner) => exchange(call, state, target, inner, deadline), ctx);
       // Resolved responses are 1xx to 4xx (a 5xx was thrown); a 4xx may be listed in `statuses`.
       if (call.retry !== false && response.statusCode >= 400 && call.retry.statuses.includes(response.statusCode)) {
@@ -414,6 +441,7 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
         { cause: err, details: { service: call.service } },
       );
     }
+    if (call.eligible !== undefined) listed = call.eligible(listed);
     let usable = listed.some(isCritical) ? listed.filter((i) => !isCritical(i)) : listed;
     const tried = state.tried;
     if (tried !== undefined && usable.length > 1) {
@@ -464,7 +492,7 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
       }
     }
     const stream = typeof body === 'object' && body !== null && isReadable(body) ? body : undefined;
-    const origin = endpointOrigin(instance);
+    const origin = endpointOrigin(instance, schemeOf(instance));
     const span = startAttemptSpan(call.method, origin, call.path, call.service, instance, ctx.attempt, call.headers);
     const ex = new Exchange(stream ?? null);
     // Ended by the exchange when the body ends (or below when there is no response).
@@ -665,15 +693,63 @@ export function createHttpClient(input: HttpClientOptions): HttpClient {
  * The dispatcher a client creates when given none: an undici `Agent`, which keeps one
  * keep-alive pool per instance origin. Idle sockets close after 4 s (sooner when the instance's
  * `Keep-Alive: timeout` says so), so a socket the instance is about to close is rarely reused;
- * connecting times out after 5 s.
+ * connecting times out after 5 s. Instances registered with `meta.scheme: "https"` are reached
+ * over TLS and verified against `options.tls.ca` (default: the system's trusted CAs).
  *
  * @example
  * ```ts
  * const client = createHttpClient({ discovery, dispatcher: createDefaultDispatcher() });
  * ```
  */
-export function createDefaultDispatcher(): Agent {
-  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: { timeout: 5_000 } });
+export function createDefaultDispatcher(options: DefaultDispatcherOptions = {}): Agent {
+  const tls = options.tls;
+  return new Agent({
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 60_000,
+    connect: {
+      timeout: 5_000,
+      // Used for `https` instances only; plain connections ignore them.
+      ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls?.servername === undefined ? {} : { servername: tls.servername }),
+      ...(tls?.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+      ...(tls?.cert === undefined ? {} : { cert: tls.cert, key: tls.key }),
+      ...(tls?.checkServerIdentity === undefined ? {} : { checkServerIdentity: tls.checkServerIdentity }),
+    },
+  });
+}
+
+/** TLS settings for instances reached over https; see {@link createDefaultDispatcher}. */
+export interface UpstreamTlsConnectOptions {
+  /** PEM CAs that instance certificates must chain to. @default the system's trusted CAs */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /** The name checked against instance certificates (and sent as SNI). @default the instance's host */
+  readonly servername?: string;
+  /** Refuse instances whose certificate does not verify. @default true */
+  readonly rejectUnauthorized?: boolean;
+  /** A client certificate (PEM) presented to instances that ask for one (mutual TLS). */
+  readonly cert?: string;
+  /** The private key of `cert`, PEM. */
+  readonly key?: string;
+  /** Replaces the host name check of instance certificates (`createHttpClient({ mtls })` checks SPIFFE IDs). */
+  readonly checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
+}
+
+/** Options of {@link createDefaultDispatcher}. */
+export interface DefaultDispatcherOptions {
+  /** How instances whose `meta.scheme` is `https` are verified. */
+  readonly tls?: UpstreamTlsConnectOptions;
+}
+
+/**
+ * `https` for an instance registered with `meta.scheme: "https"`, otherwise `http`.
+ *
+ * @example
+ * ```ts
+ * schemeOf({ id: 'a', service: 's', address: '10.0.0.5', port: 8443, tags: [], meta: { scheme: 'https' }, status: 'passing', weight: 1 }); // 'https'
+ * ```
+ */
+export function schemeOf(instance: ServiceInstance): 'http' | 'https' {
+  return instance.meta.scheme === 'https' ? 'https' : 'http';
 }
 
 function timeoutError(call: { service: string }, instance: ServiceInstance, waitMs: number, capped: boolean): Error {
@@ -685,11 +761,17 @@ function timeoutError(call: { service: string }, instance: ServiceInstance, wait
 }
 
 function detailsOf(call: { service: string }, instance: ServiceInstance): Record<string, string> {
-  return { service: call.service, instance: instance.id, address: endpointOrigin(instance).slice('http://'.length) };
+  return { service: call.service, instance: instance.id, address: addressOf(instance) };
 }
 
 function whereOf(call: { service: string }, instance: ServiceInstance): string {
-  return `${call.service} (${endpointOrigin(instance).slice('http://'.length)})`;
+  return `${call.service} (${addressOf(instance)})`;
+}
+
+/** `host:port` of an instance, `https://` kept for TLS instances so messages say how it was reached. */
+function addressOf(instance: ServiceInstance): string {
+  const origin = endpointOrigin(instance, schemeOf(instance));
+  return origin.startsWith('http://') ? origin.slice('http://'.length) : origin;
 }
 
 /** The response a 5xx failure carries, also behind a refused retry (`cause`). */

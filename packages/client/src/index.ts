@@ -37,15 +37,19 @@ export type { ClientErrorCode } from './errors.ts';
 export { clientError, clientErrorCodes } from './errors.ts';
 export type { HttpBodyFlow, HttpBodySink } from './exchange.ts';
 export type {
+  DefaultDispatcherOptions,
   HttpClient,
   HttpRequestBody,
   HttpRequestOptions,
   HttpRetryEvent,
   QueryValue,
+  UpstreamTlsConnectOptions,
 } from './http-client.ts';
-export { createDefaultDispatcher, createHttpClient } from './http-client.ts';
+export { createDefaultDispatcher, createHttpClient, schemeOf } from './http-client.ts';
 export type { HttpResponse } from './http-response.ts';
 export { IDEMPOTENCY_KEY_HEADER, isIdempotentMethod, isRetryableRequest } from './idempotency.ts';
+export type { ClientMtlsOptions, HttpClientMtlsOption, MtlsConnectOptions } from './mtls.ts';
+export { createMtlsDispatcher, MtlsDispatcher, resolveClientMtlsOptions } from './mtls.ts';
 export type {
   DurationInput,
   HttpBackoffOptions,

@@ -9,7 +9,7 @@ import type { DiscoverySource, DiscoveryWatcher } from './types.ts';
 export interface ConsulSourceOptions {
   /** Base URL of a Consul agent or the embedded registry server, e.g. `http://127.0.0.1:8500`. */
   readonly url: string;
-  /** ACL token sent as `X-Consul-Token`. */
+  /** ACL token sent as `X-Consul-Token`. @default env `SWITCHYARD_REGISTRY_TOKEN` when set */
   readonly token?: string;
   /** Client timeout of a plain call and allowance on top of a blocking wait. @default '10s' */
   readonly fetchTimeout?: number | string;
@@ -46,9 +46,12 @@ const noIndexPollMs = 1000;
  * ```
  */
 export function consulSource(options: ConsulSourceOptions): DiscoverySource {
+  // Like CONSUL_HTTP_TOKEN for Consul's own tools: a process pointed at a registry with an ACL
+  // gets its token from the environment, so every command reading the registry sends it.
+  const token = options.token ?? (process.env.SWITCHYARD_REGISTRY_TOKEN || undefined);
   const client: ConsulClient = createConsulClient({
     url: options.url,
-    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(token === undefined ? {} : { token }),
     ...(options.fetchTimeout === undefined ? {} : { fetchTimeout: options.fetchTimeout }),
   });
   const waitMs = parseDuration(options.wait ?? 300_000, 'consulSource.wait');

@@ -105,6 +105,13 @@ export {
 } from './outlier-ejection.ts';
 export type { CreateRegistryOptions, InstanceFilter, Registry } from './registry.ts';
 export { createRegistry } from './registry.ts';
+export type {
+  RegistryAcl,
+  RegistryAclDecision,
+  RegistryAclOptions,
+  ResolvedRegistryAclOptions,
+} from './registry-acl.ts';
+export { createRegistryAcl, RegistryPolicy, registryAclSchema, requireRegistryAclWhenExposed } from './registry-acl.ts';
 export type { RegistryBackend } from './registry-backend.ts';
 export { consulRegistry, embeddedRegistry } from './registry-backend.ts';
 export type { RegistryServer, RegistryServerOptions } from './registry-server.ts';

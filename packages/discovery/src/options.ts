@@ -1,5 +1,6 @@
 import { resolveOptions, zDuration, zPort } from '@switchyard/core';
 import * as z from 'zod';
+import { registryAclSchema, requireRegistryAclWhenExposed } from './registry-acl.ts';
 
 /**
  * The embedded registry server's config (`registry:` in `switchyard.yaml`).
@@ -9,12 +10,16 @@ import * as z from 'zod';
  * registryOptionsSchema.parse({ port: 0 }); // { host: '127.0.0.1', port: 0 }
  * ```
  */
-export const registryOptionsSchema = z.strictObject({
-  /** Interface to listen on. @default '127.0.0.1' */
-  host: z.string().min(1).default('127.0.0.1'),
-  /** TCP port of the Consul-compatible API; 0 picks a free one. @default 8500 */
-  port: zPort().default(8500),
-});
+export const registryOptionsSchema = z
+  .strictObject({
+    /** Interface to listen on. @default '127.0.0.1' */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port of the Consul-compatible API; 0 picks a free one. @default 8500 */
+    port: zPort().default(8500),
+    /** Tokens of the Consul-compatible API; required when `host` is not a loopback address. */
+    acl: registryAclSchema.optional(),
+  })
+  .superRefine((registry, ctx) => requireRegistryAclWhenExposed(registry, ctx));
 
 /** Registry server config as users write it. */
 export type RegistryOptions = z.input<typeof registryOptionsSchema>;

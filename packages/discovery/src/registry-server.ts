@@ -11,6 +11,7 @@ import { discoveryError } from './errors.ts';
 import { compileFilter, type Filter, FilterTarget } from './filter.ts';
 import { type RegistryOptions, resolveRegistryOptions } from './options.ts';
 import type { Registry } from './registry.ts';
+import { createRegistryAcl, RegistryPolicy } from './registry-acl.ts';
 import type { CatalogService, CheckRegistration, HealthCheck, HealthServiceEntry } from './types.ts';
 
 /** Options for {@link createRegistryServer}: the registry to serve plus its host and port. */
@@ -104,7 +105,9 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
   const config = resolveRegistryOptions({
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.acl === undefined ? {} : { acl: options.acl }),
   });
+  const acl = config.acl === undefined ? undefined : createRegistryAcl(config.acl);
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const random = options.random ?? Math.random;
   const closing = new AbortController();
@@ -519,6 +522,11 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
       const route = routes.find((r) => r.pattern.test(url.pathname));
       if (route === undefined) throw new BadRequest('404 page not found', 404);
       const handler = route.methods[req.method ?? 'GET'];
+      // Consul's status endpoints need no token; everything else reads or writes services.
+      if (acl !== undefined && !url.pathname.startsWith('/v1/status/')) {
+        const decision = acl.check(req, url, req.method === 'GET' ? RegistryPolicy.Read : RegistryPolicy.Write);
+        if (!decision.ok) throw new BadRequest(decision.message, 403);
+      }
       if (handler === undefined) {
         const allowed = Object.keys(route.methods).join(', ');
         res.setHeader('allow', allowed);

@@ -15,6 +15,11 @@ export const serviceErrorCodes = {
       'A request carried a malformed `switchyard-timeout-ms` header (not whole milliseconds, or repeated with different values); it was answered 400 without being handled.',
     retryable: false,
   },
+  SY_SERVICE_PEER_NOT_ALLOWED: {
+    summary:
+      'A caller presented a valid client certificate over mutual TLS, but its SPIFFE ID is not in the service’s `mtls.allow` list (or it carries none); it was answered 403 without being handled.',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link serviceErrorCodes}. */

@@ -29,6 +29,8 @@ export type {
   RegistrationClient,
   ServiceLogger,
 } from './keep-registered.ts';
+export type { MtlsRefusedEvent, MtlsServer, ServiceMtlsOptions } from './mtls.ts';
+export { createMtlsServer, peerSpiffeId, resolveServiceMtlsOptions } from './mtls.ts';
 export type { ResolvedRegisterSelfOptions, ResolvedServiceOptions } from './options.ts';
 export {
   registerSelfOptionsSchema,

@@ -75,10 +75,18 @@ const registryCallTimeoutMs = 10_000;
 
 /**
  * A {@link RegistrationClient} for a Consul-compatible registry URL: the Consul client for
- * register, deregister and pass, plain HTTP for warn/fail and the look-up it lacks.
+ * register, deregister and pass, plain HTTP for warn/fail and the look-up it lacks. `token`
+ * (default `SWITCHYARD_REGISTRY_TOKEN`) is sent as `X-Consul-Token` when the registry has an ACL.
  */
-export function registryUrlClient(url: string): RegistrationClient & { close(): Promise<void> } {
-  const consul = createConsulClient({ url, fetchTimeout: registryCallTimeoutMs });
+export function registryUrlClient(
+  url: string,
+  token: string | undefined = process.env.SWITCHYARD_REGISTRY_TOKEN || undefined,
+): RegistrationClient & { close(): Promise<void> } {
+  const consul = createConsulClient({
+    url,
+    fetchTimeout: registryCallTimeoutMs,
+    ...(token === undefined ? {} : { token }),
+  });
   const base = consul.url;
 
   async function call(method: 'GET' | 'PUT', path: string, accept404: boolean, signal?: AbortSignal) {
@@ -88,6 +96,7 @@ export function registryUrlClient(url: string): RegistrationClient & { close(): 
     try {
       response = await fetch(`${base}${path}`, {
         method,
+        ...(token === undefined ? {} : { headers: { 'x-consul-token': token } }),
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       });
     } catch (err) {

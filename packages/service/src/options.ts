@@ -1,4 +1,4 @@
-import { resolveOptions, zDuration, zPort } from '@switchyard/core';
+import { invalidConfig, resolveOptions, zDuration, zPort } from '@switchyard/core';
 import * as z from 'zod';
 
 const zName = z
@@ -46,8 +46,14 @@ const retrySchema = z
 const registrationFields = {
   name: zName,
   id: z.string().min(1).max(256).optional(),
-  /** Registry URL; see `resolveServiceOptions` for the environment default. */
-  registry: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Registry URL; see `resolveServiceOptions` for the environment default. An `http(s)://` URL is
+   * registered with directly (Consul API); any other (`etcd://`) needs a `registrationClient`.
+   */
+  registry: z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, 'expected a registry URL, such as "http://127.0.0.1:8500"')
+    .optional(),
   tags: z.array(z.string()).default([]),
   meta: z.record(z.string(), z.string()).default({}),
   /** How often to ask the registry whether it still knows the instance. */
@@ -147,4 +153,26 @@ export function resolveRegisterSelfOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): Readonly<ResolvedRegisterSelfOptions> {
   return resolveOptions(registerSelfOptionsSchema, withEnv(input, env, false), 'service');
+}
+
+/**
+ * The registry URL this package can register with by itself: an `http(s)://` (Consul API) one.
+ * Another scheme (`etcd://`, which `switchyard up` passes for etcd) needs a driver, which the
+ * caller opens and passes as `registrationClient`.
+ *
+ * @throws SwitchyardError `SY_CONFIG_INVALID` at `service.registry` for another scheme
+ * @example
+ * ```ts
+ * consulCompatibleRegistry('http://127.0.0.1:8500'); // 'http://127.0.0.1:8500'
+ * consulCompatibleRegistry('etcd://127.0.0.1:2379'); // throws: service.registry: ... registrationClient
+ * ```
+ */
+export function consulCompatibleRegistry(url: string): string {
+  if (/^https?:\/\//i.test(url) && URL.canParse(url)) return url;
+  throw invalidConfig([
+    {
+      path: 'service.registry',
+      message: `"${url}" is not an http(s) registry URL: open that registry with openRegistryBackend() from @switchyard/backends and pass it as registrationClient`,
+    },
+  ]);
 }

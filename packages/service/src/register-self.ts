@@ -11,7 +11,7 @@ import {
   type ServiceLogger,
   stderrLogger,
 } from './keep-registered.ts';
-import { type ResolvedRegisterSelfOptions, resolveRegisterSelfOptions } from './options.ts';
+import { consulCompatibleRegistry, type ResolvedRegisterSelfOptions, resolveRegisterSelfOptions } from './options.ts';
 import { onShutdownSignal } from './shutdown.ts';
 
 /** The `check` option of {@link RegisterSelfOptions}; durations as `"5s"` or milliseconds. */
@@ -155,7 +155,10 @@ export async function registerSelf(input: RegisterSelfOptions, deps: RegisterSel
     ]);
   }
   const id = options.id ?? `${options.name}-${process.pid}`;
-  const ownClient = registrationClient === undefined ? registryUrlClient(options.registry as string) : undefined;
+  const ownClient =
+    registrationClient === undefined
+      ? registryUrlClient(consulCompatibleRegistry(options.registry as string))
+      : undefined;
   const client = registrationClient ?? (ownClient as RegistrationClient);
   const { check } = options;
   const host = options.address.includes(':') ? `[${options.address}]` : options.address;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatDuration, HealthStatus } from '@switchyard/core';
+import { formatDuration, HealthStatus, invalidConfig } from '@switchyard/core';
 import type { Disposable } from '@switchyard/resilience';
 import { metricsHandler } from '@switchyard/telemetry';
 import { admitRequest } from './deadline.ts';
@@ -16,7 +16,8 @@ import {
   type ServiceLogger,
   stderrLogger,
 } from './keep-registered.ts';
-import { type ResolvedServiceOptions, resolveServiceOptions } from './options.ts';
+import { createMtlsServer, resolveServiceMtlsOptions, type ServiceMtlsOptions } from './mtls.ts';
+import { consulCompatibleRegistry, type ResolvedServiceOptions, resolveServiceOptions } from './options.ts';
 import { instrumentRequests, type RouteOf } from './request-telemetry.ts';
 import {
   exposableGlobalMetrics,
@@ -100,6 +101,14 @@ export interface StartServiceOptions {
    * `OTEL_EXPORTER_OTLP_ENDPOINT`. Leave it out when the process calls `setupTelemetry()` itself.
    */
   telemetry?: true | ServiceTelemetryOptions;
+  /**
+   * Serve HTTPS with mutual TLS: present `identity`'s certificate (renewed in place), require
+   * a client certificate from the same CA, and answer 403 `SY_SERVICE_PEER_NOT_ALLOWED` to a
+   * caller whose SPIFFE ID is not in `allow`. The instance registers with `meta.scheme:
+   * "https"`; its registry check defaults to a TTL check (`ttl: "10s"`), as the registry
+   * holds no workload certificate to pass an HTTP check.
+   */
+  mtls?: ServiceMtlsOptions;
 }
 
 /** The `check` option of {@link StartServiceOptions}; durations as `"5s"` or milliseconds. */
@@ -116,7 +125,7 @@ export type ServiceCheckOption =
 export interface RunningService {
   readonly id: string;
   readonly name: string;
-  /** `http://host:port` as advertised. */
+  /** `http://host:port` as advertised (`https://` with `mtls`). */
   readonly url: string;
   readonly port: number;
   readonly options: Readonly<ResolvedServiceOptions>;
@@ -155,8 +164,33 @@ export interface RunningService {
  * ```
  */
 export async function startService(input: StartServiceOptions): Promise<RunningService> {
-  const { handler, ready, onClose, registrationClient, logger = stderrLogger, routeOf, telemetry, ...rest } = input;
-  const options = resolveServiceOptions(rest);
+  const {
+    handler,
+    ready,
+    onClose,
+    registrationClient,
+    logger = stderrLogger,
+    routeOf,
+    telemetry,
+    mtls,
+    ...rest
+  } = input;
+  const mtlsOptions = mtls === undefined ? undefined : resolveServiceMtlsOptions(mtls);
+  const options = resolveServiceOptions(
+    mtlsOptions === undefined || rest.check !== undefined ? rest : { ...rest, check: { type: 'ttl', ttl: '10s' } },
+  );
+  if (mtlsOptions !== undefined && options.check.type === 'http') {
+    throw invalidConfig([
+      {
+        path: 'service.check.type',
+        message:
+          'an HTTP check cannot reach a service that requires client certificates (the registry has none): use { type: "ttl", ttl: "10s" }',
+      },
+    ]);
+  }
+  // Checked before listening: a registry URL this package cannot register with fails at once.
+  const registryUrl =
+    registrationClient === undefined && options.registry ? consulCompatibleRegistry(options.registry) : undefined;
   const id = options.id ?? `${options.name}-${process.pid}`;
   let draining = false;
 
@@ -175,7 +209,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
     { routeOf, host: options.host, port: () => port },
   );
 
-  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const path = pathOf(req.url);
     if (path === options.healthPath && (req.method === 'GET' || req.method === 'HEAD')) {
       const ok = !draining && (ready?.() ?? true);
@@ -188,18 +222,25 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       return;
     }
     handle(req, res);
-  });
+  };
+  const mtlsServer =
+    mtlsOptions === undefined
+      ? undefined
+      : createMtlsServer(mtlsOptions, serve, ({ reason, remoteAddress }) =>
+          logger.warn({ service: options.name, id, reason, remoteAddress: remoteAddress ?? null }, 'mtls peer refused'),
+        );
+  const server: Server = mtlsServer?.server ?? createServer({ keepAliveTimeout: 5000 }, serve);
 
   try {
     port = await listen(server, options);
   } catch (err) {
+    mtlsServer?.dispose();
     await ownTelemetry?.close();
     throw err;
   }
   const address = options.advertiseAddress ?? advertise(options.host);
-  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-  const ownClient =
-    registrationClient === undefined && options.registry ? registryUrlClient(options.registry) : undefined;
+  const url = `${mtlsServer === undefined ? 'http' : 'https'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const ownClient = registryUrl === undefined ? undefined : registryUrlClient(registryUrl);
   const client = registrationClient ?? ownClient;
   const registryName = options.registry ?? 'custom registration client';
 
@@ -212,7 +253,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       address,
       port,
       tags: options.tags,
-      meta: options.meta,
+      meta: mtlsServer === undefined ? options.meta : { ...options.meta, scheme: 'https' },
       check: check.type === 'http' ? { ...check, url: `${url}${options.healthPath}` } : check,
     });
     keeper = keepRegistered({
@@ -238,6 +279,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       await keeper.stop();
       await ownClient?.close();
       await drainServer(server, 0);
+      mtlsServer?.dispose();
       await ownTelemetry?.close();
       throw serviceError(
         'SY_SERVICE_REGISTRATION_FAILED',
@@ -258,6 +300,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       await keeper?.stop();
       await ownClient?.close();
       const drained = await drainServer(server, options.shutdownTimeout);
+      mtlsServer?.dispose();
       await onClose?.();
       // Last, so spans of the drained requests and of onClose are flushed.
       await ownTelemetry?.close();
