@@ -18,7 +18,11 @@
  * `--warmup S` (default 1), `--connections N` (default 50), `--only a,b` (contenders whose name
  * contains one of the words; targets print only when all they compare ran), and `--profile` to instead run the
  * gateway alone under `--cpu-prof` for `--profile-seconds S` (default 10) per body size and
- * print where it spends its time.
+ * print where it spends its time (`--profile-tracing`: with tracing and metrics on).
+ *
+ * Tracing cost: `--only gateway` also runs the traced gateway with `implementation:
+ * 'opentelemetry'` (OpenTelemetry's OTLPTraceExporter instead of the built-in one) and prints
+ * both contenders' req/s as a share of the untraced gateway's; without `--only` it is skipped.
  *
  * Memory: after the rounds, `--soak S` (default 60; 0 skips it) runs the gateway with tracing
  * and metrics on under wrk for S seconds; the gateway collects garbage and reads its heap every
@@ -28,12 +32,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { reportTargets, type Target } from '../target.ts';
+import { freePort, parseWrk, waitForPort } from '../wrk.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +47,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     profile: { type: 'boolean', default: false },
     'profile-seconds': { type: 'string', default: '10' },
+    'profile-tracing': { type: 'boolean', default: false },
     only: { type: 'string' },
     soak: { type: 'string', default: '60' },
   },
@@ -157,35 +162,6 @@ function startNode(
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** nginx with one worker, as a keep-alive reverse proxy; everything it writes stays in a temp dir. */
 async function startNginx(upstreamPort: number): Promise<{ tracked: Tracked; port: number }> {
   const dir = mkdtempSync(join(work, 'nginx-'));
@@ -247,27 +223,6 @@ interface Sample {
   readonly errors: number;
 }
 
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n;
-}
-
-function parseWrk(out: string): Sample {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const p50 = /^\s*50%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
-  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s|m)\b/m.exec(out);
-  if (!rps || !p50 || !p99) throw new Error(`could not parse wrk output:\n${out}`);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
-  return {
-    rps: Number(rps[1]),
-    p50Ms: toMs(p50[1] as string, p50[2] as string),
-    p99Ms: toMs(p99[1] as string, p99[2] as string),
-    errors: Number(non2xx?.[1] ?? 0) + socketErrors,
-  };
-}
-
 function wrk(
   port: number,
   path: string,
@@ -296,7 +251,14 @@ function wrk(
       if (code !== 0) reject(new Error(`wrk exited with ${code}:\n${out}`));
       else {
         try {
-          resolve(parseWrk(out));
+          const report = parseWrk(out);
+          const { socket } = report;
+          resolve({
+            rps: report.rps,
+            p50Ms: report.p50Ms,
+            p99Ms: report.p99Ms,
+            errors: report.non2xx + socket.connect + socket.read + socket.write + socket.timeout,
+          });
         } catch (err) {
           reject(err);
         }
@@ -313,6 +275,8 @@ interface Contender {
   start(upstreamPort: number): Promise<{ port: number; stop: () => Promise<void> }>;
   /** Request headers wrk sends to this contender. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Runs only when `--only` names it (a comparison, not one of the targets' contenders). */
+  readonly optIn?: boolean;
 }
 
 const node =
@@ -382,6 +346,7 @@ const BARE = 'bare forwarder';
 const GATEWAY = 'Switchyard gateway';
 const GATEWAY_TRACED = 'Switchyard gateway + tracing, metrics';
 const GATEWAY_JWT_RL_TRACED = 'Switchyard gateway + JWT, rate limit, tracing';
+const GATEWAY_TRACED_OTEL = 'Switchyard gateway + tracing via OTel exporter, metrics';
 
 const allContenders: readonly Contender[] = [
   { name: DIRECT, start: async (upstreamPort) => ({ port: upstreamPort, stop: async () => {} }) },
@@ -403,12 +368,19 @@ const allContenders: readonly Contender[] = [
     start: traced(GATEWAY_JWT_RL_TRACED, { JWT_SECRET }),
     headers: { authorization: `Bearer ${token}` },
   },
+  // The same as GATEWAY_TRACED with `implementation: 'opentelemetry'` (OTLPTraceExporter):
+  // what the built-in exporter saves, measured in the same run (`--only gateway` or `--only otel`).
+  {
+    name: GATEWAY_TRACED_OTEL,
+    start: traced(GATEWAY_TRACED_OTEL, { OTLP_IMPLEMENTATION: 'opentelemetry' }),
+    optIn: true,
+  },
 ];
 
 // `--only a,b`: the contenders whose name contains one of the words (targets need their three).
 const only = values.only?.split(',').map((w) => w.trim().toLowerCase());
-const contenders = allContenders.filter(
-  (c) => only === undefined || only.some((w) => c.name.toLowerCase().includes(w)),
+const contenders = allContenders.filter((c) =>
+  only === undefined ? c.optIn !== true : only.some((w) => c.name.toLowerCase().includes(w)),
 );
 
 function median(xs: readonly number[]): number {
@@ -467,6 +439,12 @@ async function bench(upstreamPort: number): Promise<void> {
     const gateway = score(GATEWAY, size.name);
     const tracedScore = score(GATEWAY_TRACED, size.name);
     const jwtScore = score(GATEWAY_JWT_RL_TRACED, size.name);
+    const otelScore = score(GATEWAY_TRACED_OTEL, size.name);
+    if (Number.isFinite(gateway.rps) && Number.isFinite(otelScore.rps)) {
+      console.log(
+        `tracing cost (${size.name}): built-in exporter ${(tracedScore.rps / gateway.rps).toFixed(2)}x, OTel exporter ${(otelScore.rps / gateway.rps).toFixed(2)}x of the untraced gateway's req/s`,
+      );
+    }
     if (Number.isFinite(gateway.rps) && Number.isFinite(tracedScore.rps)) {
       targets.push({
         what: `gateway with tracing and metrics vs without (${size.name})`,
@@ -657,17 +635,19 @@ async function profile(upstreamPort: number): Promise<void> {
   const seconds = Number(values['profile-seconds']);
   for (const size of sizes) {
     const dir = mkdtempSync(join(work, 'prof-'));
+    // --profile-tracing: tracing (OTLP to the sink) and metrics on, as GATEWAY_TRACED runs.
+    const tracing = values['profile-tracing'] ? { OTLP_ENDPOINT: `${sinkUrl}/v1/traces` } : {};
     const { tracked, port } = await startNode(
       'switchyard-gateway.ts',
       proxyCore,
-      { UPSTREAM_PORT: String(upstreamPort) },
+      { UPSTREAM_PORT: String(upstreamPort), ...tracing },
       ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     );
     try {
       await wrk(port, size.path, warmup);
       const s = await wrk(port, size.path, seconds);
       console.log(
-        `\ngateway under --cpu-prof, ${size.name}: ${s.rps.toFixed(0)} req/s, p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms`,
+        `\ngateway${values['profile-tracing'] ? ' with tracing and metrics' : ''} under --cpu-prof, ${size.name}: ${s.rps.toFixed(0)} req/s, p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms`,
       );
     } finally {
       await stop(tracked);
@@ -685,7 +665,8 @@ console.log(
 );
 if (cores < 2) console.log('warning: 1 core: proxies, upstream and wrk share it; ratios are only indicative');
 const upstream = await startNode('upstream.ts', upstreamCore, {});
-if (!values.profile && contenders.some((c) => c.name === GATEWAY_TRACED || c.name === GATEWAY_JWT_RL_TRACED)) {
+const tracedNames: readonly string[] = [GATEWAY_TRACED, GATEWAY_JWT_RL_TRACED, GATEWAY_TRACED_OTEL];
+if (values.profile ? values['profile-tracing'] : contenders.some((c) => tracedNames.includes(c.name))) {
   const sink = await startNode('otlp-sink.ts', upstreamCore, {});
   sinkUrl = `http://127.0.0.1:${sink.port}`;
 }

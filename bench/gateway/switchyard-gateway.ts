@@ -11,6 +11,10 @@
  *   metrics, served on the admin port's `/metrics`).
  * - `JWT_SECRET`: the route checks an HS256 bearer token (issuer `bench`, audience `bench`)
  *   and rate-limits per JWT subject in memory, with a limit high enough to admit every request.
+ * - `TELEMETRY_PARTS`: with `OTLP_ENDPOINT`, the parts kept on, comma-separated (default
+ *   `otlp,memory,metrics`; add `unsampled` for a sampling ratio of 0): to price each part.
+ * - `OTLP_IMPLEMENTATION=opentelemetry`: export with OpenTelemetry's OTLPTraceExporter instead
+ *   of the built-in exporter (the bench's comparison of the two).
  * - `STATS_FILE`: on SIGTERM, the exporter's `{ exported, failed, dropped }` is written there.
  * - `SOAK_FILE`: every 5 s, after a full GC (`--expose-gc`), one JSON line
  *   `{ "t": seconds, "rss": bytes, "heapUsed": bytes }` is appended there.
@@ -36,16 +40,25 @@ const discovery: InstanceSource = { instances: async () => list };
 
 const otlp = process.env.OTLP_ENDPOINT;
 let telemetry: Telemetry | undefined;
+// TELEMETRY_PARTS (a measurement aid): which of otlp, memory, metrics stay on (default all);
+// `unsampled` records no trace at all (sampling ratio 0), to price the instrumentation alone.
+const parts = new Set((process.env.TELEMETRY_PARTS ?? 'otlp,memory,metrics').split(','));
 if (otlp !== undefined && otlp !== '') {
   telemetry = setupTelemetry({
     serviceName: 'bench-gateway',
-    samplingRatio: 1,
     // The exporter's defaults (queue 2048, batches of 512): they keep up here, and the stats
     // file says how many spans were dropped if they ever do not.
-    exporters: { otlp: { endpoint: otlp } },
+    samplingRatio: process.env.TELEMETRY_PARTS?.includes('unsampled') ? 0 : 1,
+    exporters: {
+      otlp: parts.has('otlp') && {
+        endpoint: otlp,
+        ...(process.env.OTLP_IMPLEMENTATION === 'opentelemetry' ? { implementation: 'opentelemetry' as const } : {}),
+      },
+      memory: parts.has('memory') && { capacity: 10_000 },
+    },
   });
   // Before createGateway: the gateway resolves its metric handles when it is built.
-  setGlobalMetrics(createMetrics());
+  if (parts.has('metrics')) setGlobalMetrics(createMetrics());
 }
 
 const secret = process.env.JWT_SECRET;

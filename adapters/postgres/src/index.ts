@@ -6,4 +6,8 @@ export type { PostgresInbox, PostgresInboxMessage, PostgresInboxOptions } from '
 export { createPostgresInbox } from './postgres-inbox.ts';
 export type { OutboxListener, PostgresOutbox, PostgresOutboxOptions, Queryable } from './postgres-outbox.ts';
 export { createPostgresOutbox } from './postgres-outbox.ts';
+export type { PostgresRolloutRecord, PostgresRolloutStore } from './postgres-rollout-store.ts';
+export { createPostgresRolloutStore } from './postgres-rollout-store.ts';
 export { createPostgresSagaStore } from './postgres-saga-store.ts';
+export type { PostgresRolloutStoreOptions, ResolvedPostgresRolloutStoreOptions } from './rollout-store-options.ts';
+export { postgresRolloutStoreOptionsSchema, resolvePostgresRolloutStoreOptions } from './rollout-store-options.ts';

@@ -39,3 +39,7 @@ export type {
   RedisRateLimitStore,
 } from './redis-rate-limit-store.ts';
 export { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
+export type { RedisRolloutRecord, RedisRolloutStore } from './redis-rollout-store.ts';
+export { createRedisRolloutStore } from './redis-rollout-store.ts';
+export type { RedisRolloutStoreOptions, ResolvedRedisRolloutStoreOptions } from './rollout-store-options.ts';
+export { redisRolloutStoreOptionsSchema, resolveRedisRolloutStoreOptions } from './rollout-store-options.ts';

@@ -84,6 +84,12 @@ export const gatewayErrorCodes = {
     retryable: false,
     status: 500,
   },
+  SY_GATEWAY_TLS_CERTIFICATE_REFUSED: {
+    summary:
+      'A TLS listener’s certificate files changed but the new pair does not load (unreadable, not PEM, key not matching, expired); logged, the previous certificate stays in service.',
+    retryable: false,
+    status: 500,
+  },
   SY_GATEWAY_RELOAD_UNAVAILABLE: {
     summary:
       '`POST /admin/reload` was called on a gateway started without a way to read its config again (`GatewayInput.loadConfig`).',
@@ -98,6 +104,18 @@ export const gatewayErrorCodes = {
   },
   SY_GATEWAY_FORBIDDEN: {
     summary: 'The credentials are valid but the auth service refused the request (it answered 403).',
+    retryable: false,
+    status: 403,
+  },
+  SY_GATEWAY_ADMIN_UNAUTHENTICATED: {
+    summary:
+      'An admin API request (other than `/healthz` and `/readyz`) carries no `Authorization: Bearer` token, or one that is not in `admin.auth.tokens`; the response carries `WWW-Authenticate: Bearer`.',
+    retryable: false,
+    status: 401,
+  },
+  SY_GATEWAY_ADMIN_FORBIDDEN: {
+    summary:
+      'An admin API request carries a known token whose scope does not cover the endpoint: a `read` token on an action such as `POST /admin/reload`.',
     retryable: false,
     status: 403,
   },
@@ -174,6 +192,28 @@ export const gatewayErrorCodes = {
       'An aggregate call was not sent: a call it depends on did not succeed, or its body lacked the field the path needs (reported in `calls.<name>.error`).',
     retryable: false,
     status: 502,
+  },
+  SY_GATEWAY_INVALID_SPLIT: {
+    summary:
+      'A traffic split set at run time (`gateway.traffic.setSplit`) names an unknown route or subset, or its weights are not whole percentages adding up to 100.',
+    retryable: false,
+    status: 400,
+  },
+  SY_GATEWAY_ROLLOUT_NOT_FOUND: {
+    summary: 'No rollout with that name is configured under `gateway.rollouts`.',
+    retryable: false,
+    status: 404,
+  },
+  SY_GATEWAY_ROLLOUT_CONFLICT: {
+    summary:
+      'The rollout action does not fit the rollout’s phase (promote or abort when it is not progressing or paused, start while it is), or another replica changed it at the same moment.',
+    retryable: false,
+    status: 409,
+  },
+  SY_GATEWAY_ROLLOUT_STORE_FAILED: {
+    summary: 'The rollout store (SQLite file, Redis, PostgreSQL) could not be read or written.',
+    retryable: true,
+    status: 503,
   },
 } as const satisfies Record<string, GatewayErrorCodeSpec>;
 

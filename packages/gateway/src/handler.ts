@@ -37,8 +37,18 @@ import { normalizeRequestTarget } from './path.ts';
 import { type GatewayLogger, type InstanceSource, silentLogger } from './ports.ts';
 import { requestHasBody } from './proxy.ts';
 import { createRuntimeSlot, type RuntimeSlot, retireRuntime, unchangeableOnReload } from './reload.ts';
+import type { RolloutStoreFactories } from './rollout/controller.ts';
 import { buildRuntime, type GatewayRuntime, type GatewayServices } from './runtime.ts';
 import { createStaticUpstreams, requireDiscovery } from './static-upstreams.ts';
+import { upstreamDispatcherOptions } from './tls/upstream.ts';
+import {
+  createGatewayTraffic,
+  subsetBreakerOverrides,
+  type TrafficContext,
+  type TrafficControl,
+  type TrafficSlot,
+  trafficSlot,
+} from './traffic/control.ts';
 import { responseForUpgrade } from './upgrade.ts';
 import { cancelUpstream, type RoutedContext, type UpstreamCancel, upstreamCancel } from './upstream-cancel.ts';
 
@@ -69,6 +79,19 @@ export interface GatewayInput {
    * `@switchyard/adapter-redis` serves `store: redis`. Without it such an entry fails at start.
    */
   readonly rateLimitStores?: RateLimitStoreFactories;
+  /**
+   * Called as each response ends (or the client leaves) with the route's name (its path when
+   * unnamed; `unmatched` when no route matched), the method, the status (0 when nothing was
+   * sent) and the duration in milliseconds. Runs on the request path: keep it to a few
+   * arithmetic operations (the CLI's admin API feeds its rolling RED window from it).
+   */
+  readonly onResponse?: (route: string, method: string, status: number, durationMs: number) => void;
+  /**
+   * Factories of the rollout stores that `gateway.rollouts.<name>.store` names by URL and that
+   * live in adapter packages: `{ redis: (url) => createRedisRolloutStore({ url }) }` from
+   * `@switchyard/adapter-redis`, `{ postgres: ... }` from `@switchyard/adapter-postgres`.
+   */
+  readonly rolloutStores?: RolloutStoreFactories;
 }
 
 /** The gateway's request handling without a listener, for embedding in an existing node:http server. */
@@ -91,6 +114,8 @@ export interface GatewayRequestHandler extends GatewayState {
   readonly handleContinue: (req: IncomingMessage, res: ServerResponse) => void;
   /** Requests currently being served. */
   readonly inFlight: number;
+  /** Split overrides and response observations of routes with subsets. */
+  readonly traffic: TrafficControl;
   /**
    * Validates `options` and swaps them in: requests arriving afterwards use the new routes and
    * middleware, requests in flight finish on the config they started with, and the old
@@ -126,8 +151,12 @@ interface InFlight {
   errorRecorded: boolean;
   /** The matched route's metrics, once routed (its in-flight gauge counts the request). */
   routeMetrics: HttpRouteMetrics | undefined;
-  /** `performance.now()` at arrival; 0 when metrics are off. */
+  /** `performance.now()` at arrival; 0 when metrics are off and no `onResponse` is given. */
   readonly started: number;
+  /** The matched route's name (its path when unnamed), once routed. */
+  routeName: string | undefined;
+  /** The subset the proxy chose, for routes with traffic. */
+  readonly traffic: TrafficSlot;
 }
 
 /**
@@ -156,19 +185,23 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   const stats = createInstanceStats();
   // Metric handles are resolved from the global metrics now: set them before building the gateway.
   const metrics = globalMetrics();
+  const onResponse = input.onResponse;
+  const timed = metrics.enabled || onResponse !== undefined;
   const unmatched = metrics.http.route(UNMATCHED_ROUTE);
   const outliers = reportingEjections(createOutlierDetector({}, { stats }), metrics);
   // The gateway owns the dispatcher (the client leaves a given one open), so that shutdown can
   // destroy it when in-flight requests outlast `shutdownTimeout`.
-  const dispatcher = createDefaultDispatcher();
+  const dispatcher = createDefaultDispatcher(upstreamDispatcherOptions(options.upstreamTls));
   requireDiscovery(options.routes, input.discovery);
   // Routes with static `upstreams` are services named `static:<route name>`, answered from the
   // current config; the client treats them like any other service (balancer, breaker, retry).
   const discovery = createStaticUpstreams(() => slot.runtime.options.routes, input.discovery);
   // Breakers are per service; routes may override the defaults for their service.
+  const byService = breakerOverridesOf(options.routes);
   const breakers = createBreakerRegistry({
     defaults: defaultBreakerOptions,
-    overrides: breakerOverridesOf(options.routes),
+    // Routes with subsets go through one breaker per subset (`orders/v2`), with the service's settings.
+    overrides: { ...byService, ...subsetBreakerOverrides(options, byService) },
   });
   const client = createHttpClient({ discovery, breakers, dispatcher, timeout: options.timeoutMs });
   client.onRetry((event) =>
@@ -184,7 +217,14 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       'upstream not reached; retrying on another instance',
     ),
   );
+  const traffic = createGatewayTraffic({
+    options: () => slot.runtime.options,
+    discovery,
+    dispatcher,
+    logger,
+  });
   const services: GatewayServices = {
+    traffic,
     client,
     stats,
     outliers,
@@ -237,7 +277,9 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       span: startServerSpan(req, req.method ?? 'GET'),
       errorRecorded: false,
       routeMetrics: undefined,
-      started: metrics.enabled ? performance.now() : 0,
+      started: timed || traffic.observing ? performance.now() : 0,
+      routeName: undefined,
+      traffic: { subset: undefined },
     };
     active.add(entry);
     // `on`, not `once`: 'close' comes once per response, and `once` wraps the listener.
@@ -253,10 +295,18 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       }
       const status = complete || res.headersSent ? res.statusCode : 0;
       endServerSpan(entry.span, status, complete, entry.errorRecorded);
-      if (metrics.enabled) {
-        const seconds = (performance.now() - entry.started) / 1000;
-        if (entry.routeMetrics === undefined) unmatched.observe(req.method ?? 'GET', status, seconds);
-        else entry.routeMetrics.end(req.method ?? 'GET', status, seconds);
+      if (timed) {
+        const ms = performance.now() - entry.started;
+        if (metrics.enabled) {
+          const seconds = ms / 1000;
+          if (entry.routeMetrics === undefined) unmatched.observe(req.method ?? 'GET', status, seconds);
+          else entry.routeMetrics.end(req.method ?? 'GET', status, seconds);
+        }
+        onResponse?.(entry.routeName ?? UNMATCHED_ROUTE, req.method ?? 'GET', status, ms);
+      }
+      if (entry.started !== 0 && traffic.observing) {
+        const ms = performance.now() - entry.started;
+        traffic.emit(entry.routeName ?? UNMATCHED_ROUTE, entry.traffic.subset, status, ms);
       }
       if (active.size === 0) for (const notify of drainWaiters) notify();
     });
@@ -294,6 +344,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         });
       }
       route = matched.route;
+      entry.routeName = route.name ?? route.path;
       spanRouted(entry.span, method, route);
       if (metrics.enabled) {
         entry.routeMetrics = current.routeMetricsFor(route);
@@ -304,7 +355,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       const peer = req.socket.remoteAddress;
       const clientAddress = peer === undefined ? undefined : normalizeAddress(peer);
       const chain = upgrades.has(req) ? current.upgradeHandlerFor(route) : current.handlerFor(route);
-      const ctx: RoutedContext = {
+      const ctx: RoutedContext & TrafficContext = {
         req,
         res,
         requestId,
@@ -318,6 +369,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
         trustedPeer: clientAddress !== undefined && current.isTrusted(clientAddress),
         signal: routeSignal,
         [upstreamCancel]: entry.upstream,
+        [trafficSlot]: entry.traffic,
       };
       // With tracing on, the chain runs with the server span active: middleware, the client's
       // attempt spans and log lines see it. Off, no context is made.
@@ -395,6 +447,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
     const runtime = buildForReload(next, services);
     const previous = slot;
     slot = createRuntimeSlot(runtime);
+    traffic.reconcile(next);
     configVersion += 1;
     loadedAt = new Date();
     retiring.add(previous);
@@ -443,6 +496,7 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       return closing;
     },
     services: { discovery, client, stats, outliers },
+    traffic: traffic.control,
     ...(input.loadConfig === undefined ? {} : { loadConfig: input.loadConfig }),
     handle,
     handleUpgrade,

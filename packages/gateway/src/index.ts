@@ -29,6 +29,25 @@
  * @packageDocumentation
  */
 
+export type {
+  AdminAuth,
+  AdminAuthDecision,
+  AdminAuthOptions,
+  ResolvedAdminAuthOptions,
+} from './admin/admin-auth.ts';
+export {
+  ADMIN_AUTH_CHALLENGE,
+  AdminScope,
+  adminAuthOptionsSchema,
+  adminScopeFor,
+  createAdminAuth,
+  OPEN_ADMIN_PATHS,
+  requireAdminAuthWhenExposed,
+  sendAdminAuthRefusal,
+} from './admin/admin-auth.ts';
+export { addSecretValues, redactSecretValues } from './admin/redact.ts';
+export type { AdminHandler, AdminHandlerInput, AdminViews } from './admin/server.ts';
+export { createAdminHandler } from './admin/server.ts';
 export type { AggregateBody, AggregateDeps } from './aggregate/handler.ts';
 export { createAggregateHandler } from './aggregate/handler.ts';
 export type { AggregateCallOptions, AggregateOptions, ResolvedAggregateOptions } from './aggregate/options.ts';
@@ -64,7 +83,7 @@ export {
   httpStatusOf,
   retryAfterOf,
 } from './errors.ts';
-export type { Gateway } from './gateway.ts';
+export type { Gateway, GatewayListenerInfo } from './gateway.ts';
 export { createGateway } from './gateway.ts';
 export { GatewayAttributes, GatewayEvents, UNMATCHED_ROUTE } from './gateway-telemetry.ts';
 export type { GatewayInput, GatewayRequestHandler } from './handler.ts';
@@ -131,9 +150,67 @@ export { rateLimit } from './rate-limit/middleware.ts';
 export type { RateLimitKey, RateLimitOptions, ResolvedRateLimitOptions } from './rate-limit/options.ts';
 export { rateLimitOptionsSchema, resolveRateLimitOptions } from './rate-limit/options.ts';
 export { gatewayRetry } from './retry-default.ts';
+export type { RolloutAdminAnswer, RolloutAdminEndpoint } from './rollout/admin.ts';
+export { rolloutAdminEndpoint } from './rollout/admin.ts';
+export type { SubsetStats, Verdict } from './rollout/analysis.ts';
+export { judge, ObservationWindow } from './rollout/analysis.ts';
+export type {
+  RolloutController,
+  RolloutControllerInput,
+  RolloutStoreFactories,
+  RolloutStoreFactory,
+  RolloutView,
+} from './rollout/controller.ts';
+export { createRolloutController, splitOf } from './rollout/controller.ts';
+export { createMemoryRolloutStore } from './rollout/memory-store.ts';
+export type {
+  ResolvedRollout,
+  ResolvedRolloutAnalysis,
+  RolloutAnalysisOptions,
+  RolloutOptions,
+} from './rollout/options.ts';
+export {
+  DEFAULT_ROLLOUT_STEPS,
+  InsufficientTraffic,
+  RolloutStrategy,
+  resolveRolloutsOptions,
+  rolloutOptionsSchema,
+  rolloutsOptionsSchema,
+} from './rollout/options.ts';
+export { createSqliteRolloutStore } from './rollout/sqlite-store.ts';
+export { idleRecord, isRolloutActive, isRolloutFinal, transition } from './rollout/state.ts';
+export type { ContractTestApi } from './rollout/store-contract.ts';
+export { rolloutStoreContract } from './rollout/store-contract.ts';
+export type { RolloutObservation, RolloutSubsetWeight, RolloutTrafficControl } from './rollout/traffic-port.ts';
+export type { RolloutRecord, RolloutStore, RolloutTransition } from './rollout/types.ts';
+export { MAX_ROLLOUT_HISTORY, RolloutPhase } from './rollout/types.ts';
 export type { HeaderCondition, RoutableRoute, RoutedRequest, RouteMatchResult, Router } from './router.ts';
 export { createRouter } from './router.ts';
 export type { ResolvedServerLimits, ServerLimitsOptions } from './server-limits.ts';
 export { serverLimitsSchema } from './server-limits.ts';
 export { STATIC_SERVICE_PREFIX, staticServiceName } from './static-upstreams.ts';
+export type {
+  ListenerCertificateOptions,
+  ListenerOptions,
+  ListenerTlsOptions,
+  ResolvedListener,
+  ResolvedListenerTls,
+  ResolvedUpstreamTls,
+  UpstreamTlsOptions,
+} from './tls/options.ts';
+export { defaultCiphers, listenersSchema, upstreamTlsSchema } from './tls/options.ts';
+export { compileSplit, stickyBucket, subsetForBucket } from './traffic/choice.ts';
+export type { TrafficControl } from './traffic/control.ts';
+export { subsetBreakerName } from './traffic/control.ts';
+export { MIRROR_HEADER } from './traffic/mirror.ts';
+export type { ResponseObservation } from './traffic/observation.ts';
+export type {
+  ResolvedRouteTraffic,
+  ResolvedSubsets,
+  RouteTrafficOptions,
+  SubsetSelector,
+  SubsetWeight,
+  TrafficMatch,
+} from './traffic/options.ts';
+export { MIRROR_MAX_BODY_BYTES, routeTrafficSchema, subsetsSchema } from './traffic/options.ts';
 export { isWebSocketUpgrade } from './upgrade.ts';

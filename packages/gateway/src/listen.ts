@@ -1,7 +1,7 @@
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 
 /**
- * Starts `server` on `host:port` and resolves once it listens; rejects with the system error
+ * Starts `server` (node:http, node:https, node:http2 or any `net.Server`) on `host:port` and resolves once it listens; rejects with the system error
  * (EADDRINUSE, EACCES) otherwise, leaving no listener behind.
  *
  * @example

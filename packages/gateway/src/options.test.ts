@@ -246,7 +246,7 @@ describe('routing fields: hosts, headers, rewrite, upstreams', () => {
     const issues = issuesOf({
       routes: [
         { path: '/a', service: 'a', upstreams: ['http://127.0.0.1:1'] },
-        { path: '/b', upstreams: ['https://b.test'] },
+        { path: '/b', upstreams: ['ftp://b.test'] },
         { path: '/c', upstreams: ['http://c.test/x', 'http://d.test/y'] },
         { path: '/d', service: 'static:d' },
         { path: '/e', upstreams: [] },
@@ -255,7 +255,7 @@ describe('routing fields: hosts, headers, rewrite, upstreams', () => {
     });
     assert.deepEqual(issues, [
       'gateway.routes[0].upstreams: a route has exactly one of service, upstreams or aggregate; this one sets service and upstreams',
-      'gateway.routes[1].upstreams[0]: "https://b.test": https upstreams are not supported yet (TLS to upstreams is not implemented); use http:// or a TLS-terminating sidecar',
+      'gateway.routes[1].upstreams[0]: expected an http:// or https:// URL, got "ftp://b.test"',
       'gateway.routes[2].upstreams[1]: path "/y" differs from upstreams[0] ("/x"): every upstream of a route gets the same request path',
       'gateway.routes[3].service: must not start with "static:", which names the services of routes with `upstreams`',
       'gateway.routes[4].upstreams: must list at least one upstream URL',

@@ -14,9 +14,33 @@ import {
 import { parseRoutePattern, patternShape } from './pattern.ts';
 import { gatewayRetry } from './retry-default.ts';
 import { compileRewrite, type ResolvedRewrite } from './rewrite.ts';
+import {
+  checkRolloutRoutes,
+  completeRollouts,
+  type ResolvedRollout,
+  type RolloutOptions,
+  rolloutsOptionsSchema,
+} from './rollout/options.ts';
 import type { HeaderCondition } from './router.ts';
 import { type ResolvedServerLimits, type ServerLimitsOptions, serverLimitsSchema } from './server-limits.ts';
 import { parseStaticUpstream, STATIC_SERVICE_PREFIX, staticServiceName } from './static-upstreams.ts';
+import {
+  type ListenerOptions,
+  listenersSchema,
+  type ResolvedListener,
+  type ResolvedUpstreamTls,
+  type UpstreamTlsOptions,
+  upstreamTlsSchema,
+} from './tls/options.ts';
+import {
+  type ResolvedRouteTraffic,
+  type ResolvedSubsets,
+  type RouteTrafficOptions,
+  routeTrafficSchema,
+  type SubsetSelector,
+  subsetsSchema,
+  trafficIssues,
+} from './traffic/options.ts';
 
 /**
  * HTTP methods a route may list. CONNECT and TRACE are not proxied.
@@ -168,6 +192,7 @@ export const routeOptionsSchema = z
     breaker: routeBreakerSchema.optional(),
     middleware: middlewareListSchema,
     aggregate: aggregateOptionsSchema.optional(),
+    traffic: routeTrafficSchema.optional(),
   })
   .superRefine((route, ctx) => {
     const given = (['service', 'upstreams', 'aggregate'] as const).filter((key) => route[key] !== undefined);
@@ -301,9 +326,15 @@ export const gatewayOptionsSchema = z
     middleware: middlewareListSchema,
     admin: adminOptionsSchema.optional(),
     server: serverLimitsSchema.prefault({}),
+    listeners: listenersSchema.optional(),
+    upstreamTls: upstreamTlsSchema.optional(),
+    subsets: subsetsSchema.optional(),
+    rollouts: rolloutsOptionsSchema.optional(),
     routes: z.array(routeOptionsSchema),
   })
   .superRefine((options, ctx) => {
+    for (const issue of trafficIssues(options.routes, options.subsets)) ctx.addIssue({ code: 'custom', ...issue });
+    checkRolloutRoutes(options.rollouts, options.routes, ctx);
     const byShape = new Map<string, number[]>();
     const byName = new Map<string, number>();
     const byStaticService = new Map<string, number>();
@@ -405,7 +436,7 @@ export interface RouteOptions {
   /**
    * Fixed upstream URLs (`http://host:port`, optionally with a path put before every upstream
    * path), balanced, retried and guarded by a breaker like a service named `static:<route name>`.
-   * Every URL of a route must have the same path. `https://` is refused for now.
+   * Every URL of a route must have the same path. `https://` URLs are verified as `upstreamTls` says.
    */
   upstreams?: string[] | undefined;
   /** Remove the matched route path before forwarding (`/api/orders/12` → `/12`). @default true */
@@ -436,6 +467,8 @@ export interface RouteOptions {
   middleware?: MiddlewareEntryOptions[] | undefined;
   /** Fan the request out to several calls and merge their answers, instead of forwarding it. */
   aggregate?: AggregateOptions | undefined;
+  /** Which subset (version) of the service serves each request; needs `gateway.subsets` for the service. */
+  traffic?: RouteTrafficOptions | undefined;
 }
 
 /**
@@ -502,7 +535,21 @@ export interface GatewayOptions {
   admin?: AdminOptions | undefined;
   /** Limits of the HTTP server facing clients. */
   server?: ServerLimitsOptions | undefined;
+  /**
+   * The sockets to serve on, plain or TLS (HTTP/2 and HTTP/1.1); replaces `host` and `port`,
+   * which give the single plain listener when this is left out.
+   */
+  listeners?: ListenerOptions[] | undefined;
+  /** How `https://` upstreams and instances with `meta.scheme: https` are verified. @default the system CAs */
+  upstreamTls?: UpstreamTlsOptions | undefined;
+  /**
+   * Named groups of a service's instances (versions), by registration meta and tags, that
+   * routes' `traffic` sends requests to: `{ orders: { v1: { meta: { version: 'v1' } } } }`.
+   */
+  subsets?: Record<string, Record<string, SubsetSelector>> | undefined;
   /** The routes; the most specific match wins, whatever their order. */
+  /** Progressive delivery: canary steps or blue-green switches of a route's subsets, by name. @default none */
+  rollouts?: Record<string, RolloutOptions> | undefined;
   routes: RouteOptions[];
 }
 
@@ -531,6 +578,7 @@ export interface ResolvedRoute {
   readonly breaker?: BreakerOverrides;
   readonly middleware: readonly ResolvedMiddlewareEntry[];
   readonly aggregate?: ResolvedAggregateOptions;
+  readonly traffic?: ResolvedRouteTraffic;
 }
 
 /** A route's `upstreams` after validation. */
@@ -553,6 +601,11 @@ export interface ResolvedGatewayOptions {
   readonly middleware: readonly ResolvedMiddlewareEntry[];
   readonly admin?: ResolvedAdminOptions;
   readonly server: ResolvedServerLimits;
+  /** Absent when the gateway listens on `host` and `port` alone. */
+  readonly listeners?: readonly ResolvedListener[];
+  readonly upstreamTls?: ResolvedUpstreamTls;
+  readonly subsets?: ResolvedSubsets;
+  readonly rollouts?: readonly ResolvedRollout[];
   readonly routes: readonly ResolvedRoute[];
 }
 
@@ -597,6 +650,7 @@ export function resolveGatewayOptions(input: GatewayOptions, root = 'gateway'): 
       ...(route.breaker === undefined ? {} : { breaker: route.breaker as BreakerOverrides }),
       middleware: route.middleware,
       ...(route.aggregate === undefined ? {} : { aggregate: route.aggregate }),
+      ...(route.traffic === undefined ? {} : { traffic: route.traffic }),
     };
     return Object.freeze(resolved);
   });
@@ -609,6 +663,10 @@ export function resolveGatewayOptions(input: GatewayOptions, root = 'gateway'): 
     middleware: parsed.middleware,
     ...(parsed.admin === undefined ? {} : { admin: parsed.admin }),
     server: parsed.server,
+    ...(parsed.listeners === undefined ? {} : { listeners: parsed.listeners }),
+    ...(parsed.upstreamTls === undefined ? {} : { upstreamTls: parsed.upstreamTls }),
+    ...(parsed.subsets === undefined ? {} : { subsets: parsed.subsets }),
+    ...(parsed.rollouts === undefined ? {} : { rollouts: completeRollouts(parsed.rollouts) }),
     routes: Object.freeze(routes),
   });
 }

@@ -14,6 +14,8 @@ import { gatewayError } from './errors.ts';
 import { downstreamResponseHeaders, type OutgoingHeaders, upstreamRequestHeaders, withoutHopByHop } from './headers.ts';
 import type { GatewayContext, RouteHandler } from './middleware.ts';
 import type { ResolvedRoute } from './options.ts';
+import type { RouteTraffic } from './traffic/control.ts';
+import type { BodyTap } from './traffic/mirror.ts';
 import { upstreamCancelOf } from './upstream-cancel.ts';
 import { upstreamPath } from './upstream-path.ts';
 
@@ -30,6 +32,8 @@ export interface ProxyDependencies {
   readonly client: HttpClient;
   /** The balancer of a route (one per route, so round robin rotates per route). */
   readonly balancerFor: (route: ResolvedRoute) => Balancer;
+  /** The subset choice of routes with `traffic` (only the chosen subset's instances are eligible). */
+  readonly traffic?: RouteTraffic | undefined;
 }
 
 /**
@@ -68,23 +72,29 @@ export function createProxy(deps: ProxyDependencies): RouteHandler {
     const { service } = route;
     if (service === undefined) throw new Error(`route ${route.name} has no service to proxy to`);
     const target: UpstreamTarget = { name: route.name, service, timeoutMs: route.timeoutMs };
-    const upload = requestHasBody(ctx.req) ? streamedBody(ctx) : undefined;
+    const hasBody = requestHasBody(ctx.req);
+    const path = upstreamPath(ctx);
+    const headers = upstreamRequestHeaders(ctx.req.headers, {
+      requestId: ctx.requestId,
+      clientAddress: ctx.clientAddress,
+      trusted: ctx.trustedPeer,
+      protocol: (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+    });
+    const choice = deps.traffic?.choose(ctx, headers, path, hasBody);
+    const upload = hasBody ? streamedBody(ctx, choice?.tap) : undefined;
     const cancel = upstreamCancelOf(ctx);
     let response: HttpResponse;
     try {
       response = await deps.client.request(service, {
         method: ctx.method,
-        path: upstreamPath(ctx),
-        headers: upstreamRequestHeaders(ctx.req.headers, {
-          requestId: ctx.requestId,
-          clientAddress: ctx.clientAddress,
-          trusted: ctx.trustedPeer,
-          protocol: (ctx.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-        }),
+        path,
+        headers,
         body: upload?.stream ?? null,
         signal: ctx.signal,
         timeout: route.timeoutMs,
         balancer: deps.balancerFor(route),
+        eligible: choice?.eligible,
+        breaker: choice?.breaker,
         retry: route.retry,
         abortable:
           cancel === undefined
@@ -96,7 +106,8 @@ export function createProxy(deps: ProxyDependencies): RouteHandler {
     } catch (err) {
       // A body past `ctx.bodyLimit` is the client's fault (413), whatever the client made of
       // the upload it saw cut short.
-      throw upload?.tooLarge() ?? toGatewayError(err, target);
+      const failure = upload?.tooLarge() ?? toGatewayError(err, target);
+      throw choice === undefined ? failure : choice.explain(failure);
     }
     await relay(ctx, target, response);
   };
@@ -123,7 +134,7 @@ interface Upload {
  * client is no longer read, and the request fails with `SY_GATEWAY_PAYLOAD_TOO_LARGE`.
  * Request trailers are not forwarded: undici cannot send them.
  */
-function streamedBody(ctx: GatewayContext): Upload {
+function streamedBody(ctx: GatewayContext, tap?: BodyTap): Upload {
   const { req, res, bodyLimit } = ctx;
   let failure: SwitchyardError | undefined;
   let started = false;
@@ -145,10 +156,12 @@ function streamedBody(ctx: GatewayContext): Upload {
       body.destroy(failure);
       return;
     }
+    tap?.data(chunk);
     if (!body.push(chunk)) req.pause();
   };
   const onEnd = (): void => {
     detach();
+    tap?.end();
     body.push(null);
   };
   const body = new Readable({
@@ -169,6 +182,7 @@ function streamedBody(ctx: GatewayContext): Upload {
     destroy(err, callback) {
       // The upstream exchange failed or the body went past its limit: stop reading the client.
       detach();
+      tap?.abort();
       if (!req.readableEnded) req.pause();
       callback(err);
     },

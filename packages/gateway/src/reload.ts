@@ -1,4 +1,5 @@
 import type { ConfigIssue } from '@switchyard/core';
+import { redactSecrets } from './admin/redact.ts';
 import type { ResolvedGatewayOptions } from './options.ts';
 import type { GatewayLogger } from './ports.ts';
 import type { GatewayRuntime } from './runtime.ts';
@@ -53,14 +54,16 @@ export function retireRuntime(slot: RuntimeSlot, logger: GatewayLogger): Promise
  */
 export function unchangeableOnReload(current: ResolvedGatewayOptions, next: ResolvedGatewayOptions): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const fields = ['host', 'port', 'admin', 'server'] as const;
+  const fields = ['host', 'port', 'admin', 'server', 'listeners', 'upstreamTls'] as const;
   for (const field of fields) {
     const before = JSON.stringify(current[field] ?? null);
     const after = JSON.stringify(next[field] ?? null);
     if (before !== after) {
+      // Shown redacted: `admin.auth` holds tokens, `upstreamTls` may hold keys.
+      const shown = (value: unknown) => JSON.stringify(redactSecrets(value ?? null));
       issues.push({
         path: `gateway.${field}`,
-        message: `cannot change on reload (${before} → ${after}); restart the gateway to apply it`,
+        message: `cannot change on reload (${shown(current[field])} → ${shown(next[field])}); restart the gateway to apply it`,
       });
     }
   }

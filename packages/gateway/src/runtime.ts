@@ -9,6 +9,7 @@ import type { ResolvedGatewayOptions, ResolvedRoute } from './options.ts';
 import type { GatewayLogger, InstanceSource } from './ports.ts';
 import { createProxy } from './proxy.ts';
 import { createRouter, type Router } from './router.ts';
+import type { GatewayTraffic } from './traffic/control.ts';
 import { createUpgradeProxy } from './upgrade.ts';
 
 /** What lives as long as the gateway, across config reloads. */
@@ -25,6 +26,8 @@ export interface GatewayServices {
   readonly rateLimitStores?: RateLimitStoreFactories | undefined;
   /** Where instances come from for WebSocket upgrades, which bypass the HTTP client. */
   readonly discovery: InstanceSource;
+  /** Subset choice, split overrides and observations (`gateway.traffic`). */
+  readonly traffic?: GatewayTraffic | undefined;
 }
 
 /**
@@ -64,13 +67,16 @@ export function buildRuntime(options: ResolvedGatewayOptions, services: GatewayS
     routeMetrics.set(route, http.route(route.name));
     if (route.aggregate === undefined) balancers.set(route, createBalancer(route.balancer, { stats, outliers }));
   }
+  const traffic = services.traffic?.forRuntime(options);
   const proxy = createProxy({
     client,
     balancerFor: (route) => balancers.get(route) ?? createBalancer(route.balancer, { stats, outliers }),
+    traffic,
   });
   const upgrade = createUpgradeProxy({
     discovery: services.discovery,
     balancerFor: (route) => balancers.get(route) ?? createBalancer(route.balancer, { stats, outliers }),
+    traffic,
   });
   const upgradeChains = new Map<ResolvedRoute, RouteHandler>();
   const built: BuiltMiddleware[] = [];

@@ -25,14 +25,22 @@ describe('parseStaticUpstream', () => {
     assert.equal(c.upstream.instance.id, 'http://[::1]:8080');
   });
 
-  test('refuses https with the reason, other schemes, credentials, queries and non-URLs', () => {
+  test('takes https upstreams: port 443 by default, meta.scheme https', () => {
+    const result = parseStaticUpstream('https://a.test/v1', 'static:x');
+    assert.ok(result.ok);
+    assert.equal(result.upstream.instance.id, 'https://a.test:443');
+    assert.equal(result.upstream.instance.port, 443);
+    assert.deepEqual(result.upstream.instance.meta, { scheme: 'https' });
+    assert.equal(result.upstream.pathPrefix, '/v1');
+  });
+
+  test('refuses other schemes, credentials, queries and non-URLs', () => {
     const message = (text: string) => {
       const result = parseStaticUpstream(text, 'static:x');
       assert.ok(!result.ok, text);
       return result.message;
     };
-    assert.match(message('https://a.test'), /https upstreams are not supported yet/);
-    assert.match(message('ftp://a.test'), /expected an http:\/\/ URL/);
+    assert.match(message('ftp://a.test'), /expected an http:\/\/ or https:\/\/ URL/);
     assert.match(message('http://u:p@a.test'), /credentials/);
     assert.match(message('http://a.test/?x=1'), /query or fragment/);
     assert.match(message('a.test:80'), /expected an http/);

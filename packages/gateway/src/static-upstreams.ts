@@ -10,7 +10,10 @@ export const STATIC_SERVICE_PREFIX = 'static:';
 
 /** A parsed static upstream URL. */
 export interface StaticUpstream {
-  /** The instance the client balances over: id `http://host:port`, always `passing`, weight 1. */
+  /**
+   * The instance the client balances over: id `http://host:port` (or `https://`, with
+   * `meta.scheme: "https"`), always `passing`, weight 1.
+   */
   readonly instance: ServiceInstance;
   /** The URL's path without its trailing `/` (`''` for none), put before every upstream path. */
   readonly pathPrefix: string;
@@ -40,8 +43,9 @@ export function staticServiceName(routeName: string): string {
 }
 
 /**
- * Parses one entry of a route's `upstreams`: `http://host:port`, optionally with a path
- * (`http://10.0.0.5:8080/billing`). `https://` is refused: TLS to upstreams is not supported yet.
+ * Parses one entry of a route's `upstreams`: `http://host:port` or `https://host:port`,
+ * optionally with a path (`http://10.0.0.5:8080/billing`). An `https` upstream is verified
+ * against `gateway.upstreamTls.ca`, or the system's trusted CAs without it.
  *
  * @param service - the synthetic service name the instance belongs to
  * @example
@@ -57,21 +61,19 @@ export function parseStaticUpstream(text: string, service: string): StaticUpstre
   } catch {
     return fail(`expected a URL such as "http://10.0.0.5:8080", got ${JSON.stringify(text)}`);
   }
-  if (url.protocol === 'https:') {
-    return fail(
-      `${JSON.stringify(text)}: https upstreams are not supported yet (TLS to upstreams is not implemented); use http:// or a TLS-terminating sidecar`,
-    );
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return fail(`expected an http:// or https:// URL, got ${JSON.stringify(text)}`);
   }
-  if (url.protocol !== 'http:') return fail(`expected an http:// URL, got ${JSON.stringify(text)}`);
   if (url.username !== '' || url.password !== '') return fail(`must not contain credentials: ${JSON.stringify(text)}`);
   if (url.search !== '' || url.hash !== '' || text.includes('?') || text.includes('#')) {
     return fail(`must not contain a query or fragment: ${JSON.stringify(text)}`);
   }
   if (url.hostname === '') return fail(`must name a host: ${JSON.stringify(text)}`);
   const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const port = url.port === '' ? 80 : Number(url.port);
+  const https = url.protocol === 'https:';
+  const port = url.port === '' ? (https ? 443 : 80) : Number(url.port);
   const host = isIP(address) === 6 ? `[${address}]` : address;
-  const id = `http://${host}:${port}`;
+  const id = `${https ? 'https' : 'http'}://${host}:${port}`;
   const pathPrefix = url.pathname.replace(/\/+$/, '');
   return {
     ok: true,
@@ -82,7 +84,8 @@ export function parseStaticUpstream(text: string, service: string): StaticUpstre
         address,
         port,
         tags: Object.freeze([]) as unknown as string[],
-        meta: Object.freeze({}),
+        // The client reaches instances with `meta.scheme: https` over TLS (see `gateway.upstreamTls`).
+        meta: Object.freeze(https ? { scheme: 'https' } : {}),
         status: 'passing',
         weight: 1,
       }) as ServiceInstance,

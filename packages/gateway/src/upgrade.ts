@@ -9,6 +9,7 @@ import { downstreamResponseHeaders, type OutgoingHeaders, upstreamRequestHeaders
 import type { GatewayContext, RouteHandler } from './middleware.ts';
 import type { ResolvedRoute } from './options.ts';
 import type { InstanceSource } from './ports.ts';
+import type { RouteTraffic } from './traffic/control.ts';
 
 /**
  * True when `req` asks to switch to WebSocket (`Upgrade: websocket`, RFC 6455 §4.1), the only
@@ -59,6 +60,8 @@ export interface UpgradeProxyDependencies {
   readonly discovery: InstanceSource;
   /** The route's balancer, the one its HTTP requests use. */
   readonly balancerFor: (route: ResolvedRoute) => Balancer;
+  /** The subset choice of routes with `traffic`: an upgrade goes to the chosen subset only (never mirrored). */
+  readonly traffic?: RouteTraffic | undefined;
 }
 
 /**
@@ -104,9 +107,15 @@ export function createUpgradeProxy(deps: UpgradeProxyDependencies): RouteHandler
     headers.upgrade = String(ctx.req.headers.upgrade);
     const path = `${route.stripPrefix ? ctx.rest : ctx.path}${ctx.query}`;
     const balancer = deps.balancerFor(route);
+    const choice = deps.traffic?.choose(ctx, headers, path, false, false);
     let tried: ServiceInstance | undefined;
     for (let attempt = 1; ; attempt++) {
-      const instance = await pickInstance(deps.discovery, balancer, route, service, ctx.signal, tried);
+      let instance: ServiceInstance;
+      try {
+        instance = await pickInstance(deps.discovery, balancer, route, service, ctx.signal, tried, choice?.eligible);
+      } catch (err) {
+        throw choice === undefined ? err : choice.explain(err);
+      }
       try {
         await forward(ctx, instance, path, headers);
         return;
@@ -126,6 +135,7 @@ async function pickInstance(
   service: string,
   signal: AbortSignal,
   tried: ServiceInstance | undefined,
+  eligible: ((instances: readonly ServiceInstance[]) => readonly ServiceInstance[]) | undefined,
 ): Promise<ServiceInstance> {
   let listed: readonly ServiceInstance[];
   try {
@@ -138,6 +148,7 @@ async function pickInstance(
       { cause: err, details: { service, route: route.name } },
     );
   }
+  if (eligible !== undefined) listed = eligible(listed);
   let usable = listed.filter((instance) => instance.status !== HealthStatus.Critical);
   if (tried !== undefined && usable.length > 1) {
     const fresh = usable.filter((i) => i.id !== tried.id);

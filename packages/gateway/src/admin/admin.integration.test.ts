@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { createMetrics, setGlobalMetrics } from '@switchyard/telemetry';
 import { errorOf, send, startGateway, startUpstream, staticSource } from '../fixtures.test.ts';
 import type { GatewayInput } from '../handler.ts';
 import type { GatewayOptions } from '../options.ts';
@@ -138,7 +139,7 @@ describe('admin API', () => {
     const gateway = await startWithAdmin(t, staticSource({}));
     const limits = await call(gateway.adminUrl, '/admin/rate-limits');
     assert.equal(limits.status, 200);
-    assert.deepEqual(limits.body, { configVersion: 1, gateway: [], routes: [] });
+    assert.deepEqual(limits.body, { configVersion: 1, gateway: [], routes: [], rejections: 0, decisions: [] });
     const config = await call(gateway.adminUrl, '/admin/config');
     assert.equal(config.status, 200);
     assert.equal(config.body.configVersion, 1);
@@ -146,6 +147,37 @@ describe('admin API', () => {
     const resolved = config.body.config as Record<string, unknown>;
     assert.equal(resolved.timeoutMs, 30_000);
     assert.deepEqual(resolved.admin, { host: '127.0.0.1', port: 0 });
+  });
+
+  it('counts rate-limit rejections per route when metrics are set up', async (t) => {
+    const metrics = setGlobalMetrics(createMetrics());
+    t.after(() => metrics.dispose());
+    const upstream = await startUpstream(t, 'one');
+    const discovery = staticSource({ orders: [upstream.instance('orders', 'orders-1')] });
+    const gateway = await startWithAdmin(
+      t,
+      discovery,
+      {},
+      {
+        routes: [
+          {
+            path: '/api/orders',
+            name: 'orders',
+            service: 'orders',
+            middleware: [{ rateLimit: { limit: 1, period: '1h', key: 'ip' } }],
+          },
+        ],
+      },
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await send(gateway.url, '/api/orders')).status);
+    assert.deepEqual(statuses, [200, 429, 429]);
+    const { body } = await call(gateway.adminUrl, '/admin/rate-limits');
+    assert.equal(body.rejections, 2);
+    const route = (body.routes as Array<{ route: string; rejections: number }>)[0];
+    assert.equal(route?.route, 'orders');
+    assert.equal(route?.rejections, 2);
+    assert.deepEqual(body.decisions, [{ route: 'orders', allowed: 1, limited: 2, error: 0, rejections: 2 }]);
   });
 
   it('reloads through the embedder callback: 200 with the new version, 400 listing every problem', async (t) => {

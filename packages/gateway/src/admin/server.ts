@@ -8,17 +8,58 @@ import { exposableMetrics } from '../gateway-telemetry.ts';
 import { requestIdFor } from '../headers.ts';
 import { listen } from '../listen.ts';
 import type { GatewayLogger } from '../ports.ts';
+import { rolloutAdminEndpoint } from '../rollout/admin.ts';
+import type { RolloutController } from '../rollout/controller.ts';
+import { admitAdminRequest, createAdminAuth } from './admin-auth.ts';
 import type { ResolvedAdminOptions } from './options.ts';
 import type { GatewayState } from './state.ts';
 import { breakersView, configView, notReadyReason, rateLimitsView, routesView, upstreamsView } from './views.ts';
 
-/** What the admin server reads: the handler's state and whether the gateway's listener is up. */
-export interface AdminServerInput {
-  readonly options: ResolvedAdminOptions;
+/** What the admin endpoints read: the handler's state and whether the gateway's listener is up. */
+export interface AdminHandlerInput {
   readonly state: GatewayState;
   /** Whether the gateway's own server is listening (readiness). */
   readonly listening: () => boolean;
   readonly logger: GatewayLogger;
+  /** The gateway's rollouts, for `/admin/rollouts`; absent when it has none. */
+  readonly rollouts?: RolloutController | undefined;
+}
+
+/** What the admin server reads: the endpoints' input and where to listen. */
+export interface AdminServerInput extends AdminHandlerInput {
+  readonly options: ResolvedAdminOptions;
+  /** The endpoints to serve; built from the input when absent. */
+  readonly handler?: AdminHandler;
+}
+
+/** The JSON documents of the gateway's admin views, for embedders that serve or stream them. */
+export interface AdminViews {
+  /** `GET /admin/routes`. */
+  routes(): Record<string, unknown>;
+  /** `GET /admin/upstreams` (waits for discovery, at most 2 s per service). */
+  upstreams(): Promise<Record<string, unknown>>;
+  /** `GET /admin/breakers`. */
+  breakers(): Record<string, unknown>;
+  /** `GET /admin/rate-limits`. */
+  rateLimits(): Record<string, unknown>;
+  /** `GET /admin/config` (secrets redacted). */
+  config(): Record<string, unknown>;
+}
+
+/**
+ * The gateway's admin endpoints as a mountable node:http request handler: `switchyard gateway`
+ * serves it on its own listener (behind its authentication), and `switchyard up` mounts it in
+ * the system admin API (behind that API's).
+ */
+export interface AdminHandler {
+  /**
+   * Answers one request: an endpoint's JSON, 404 for an unknown path, 405 for a wrong method.
+   * Authentication is the caller's. `requestId` defaults to the `X-Request-Id` header or a new one.
+   */
+  readonly handle: (req: IncomingMessage, res: ServerResponse, requestId?: string) => Promise<void>;
+  /** Whether `path` (without query) is one of the endpoints (`/metrics` included). */
+  has(path: string): boolean;
+  readonly views: AdminViews;
 }
 
 /** The admin API's listener. */
@@ -37,16 +78,27 @@ interface Answer {
 type Endpoint = { readonly method: 'GET' | 'POST'; readonly run: () => Answer | Promise<Answer> };
 
 /**
- * Starts the admin API: health, readiness, the routes, upstreams, breakers, rate limits and
- * config in use (secrets redacted), and reload. Every answer is JSON; errors carry a stable code.
- * `GET /metrics` serves the Prometheus text exposition of the process's global metrics when
- * they are set up (`setGlobalMetrics(createMetrics())`), else 404 saying so.
+ * Builds the admin endpoints: health, readiness, the routes, upstreams, breakers, rate limits
+ * and config in use (secrets redacted), and reload. Every answer is JSON; errors carry a stable
+ * code. `GET /metrics` serves the Prometheus text exposition of the process's global metrics
+ * when they are set up (`setGlobalMetrics(createMetrics())`), else 404 saying so.
  *
- * @throws Error the listen error (`EADDRINUSE`, ...); the caller wraps it
+ * @example
+ * ```ts
+ * const admin = createAdminHandler({ state: handler, listening: () => true, logger: silentLogger });
+ * createServer((req, res) => void admin.handle(req, res)).listen(9901, '127.0.0.1');
+ * ```
  */
-export async function startAdminServer(input: AdminServerInput): Promise<AdminServer> {
+export function createAdminHandler(input: AdminHandlerInput): AdminHandler {
   const { state, logger } = input;
   const ok = (body: unknown): Answer => ({ status: 200, body });
+  const views: AdminViews = {
+    routes: () => routesView(state),
+    upstreams: () => upstreamsView(state),
+    breakers: () => breakersView(state.services),
+    rateLimits: () => rateLimitsView(state),
+    config: () => configView(state),
+  };
   const endpoints: Readonly<Record<string, Endpoint>> = {
     '/healthz': { method: 'GET', run: () => ok({ status: 'ok' }) },
     '/readyz': {
@@ -58,16 +110,19 @@ export async function startAdminServer(input: AdminServerInput): Promise<AdminSe
           : { status: 503, body: { status: 'not_ready', reason } };
       },
     },
-    '/admin/routes': { method: 'GET', run: () => ok(routesView(state)) },
-    '/admin/upstreams': { method: 'GET', run: async () => ok(await upstreamsView(state)) },
-    '/admin/breakers': { method: 'GET', run: () => ok(breakersView(state.services)) },
-    '/admin/rate-limits': { method: 'GET', run: () => ok(rateLimitsView(state)) },
-    '/admin/config': { method: 'GET', run: () => ok(configView(state)) },
+    '/admin/routes': { method: 'GET', run: () => ok(views.routes()) },
+    '/admin/upstreams': { method: 'GET', run: async () => ok(await views.upstreams()) },
+    '/admin/breakers': { method: 'GET', run: () => ok(views.breakers()) },
+    '/admin/rate-limits': { method: 'GET', run: () => ok(views.rateLimits()) },
+    '/admin/config': { method: 'GET', run: () => ok(views.config()) },
     '/admin/reload': { method: 'POST', run: () => reload(state, logger) },
   };
 
-  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = requestIdFor(req.headers['x-request-id']);
+  async function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId = requestIdFor(req.headers['x-request-id']),
+  ): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/metrics') {
       const metrics = exposableMetrics();
@@ -77,7 +132,9 @@ export async function startAdminServer(input: AdminServerInput): Promise<AdminSe
         return;
       }
     }
-    const endpoint = Object.hasOwn(endpoints, path) ? endpoints[path] : undefined;
+    const endpoint = Object.hasOwn(endpoints, path)
+      ? endpoints[path]
+      : rolloutAdminEndpoint(input.rollouts, req.url ?? '/');
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     let result: Answer;
     const headers: Record<string, string> = {};
@@ -120,6 +177,35 @@ export async function startAdminServer(input: AdminServerInput): Promise<AdminSe
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
+  return {
+    handle: answer,
+    has: (path) =>
+      path === '/metrics' || Object.hasOwn(endpoints, path) || rolloutAdminEndpoint(input.rollouts, path) !== undefined,
+    views,
+  };
+}
+
+/**
+ * Starts the admin API on its own listener: {@link createAdminHandler}'s endpoints (or the
+ * given `handler`'s, so the gateway and its admin server share one), behind `options.auth`.
+ *
+ * @throws Error the listen error (`EADDRINUSE`, ...); the caller wraps it
+ * @example
+ * ```ts
+ * const server = await startAdminServer({ options: { host: '127.0.0.1', port: 0 }, state, listening: () => true, logger });
+ * await server.close();
+ * ```
+ */
+export async function startAdminServer(input: AdminServerInput): Promise<AdminServer> {
+  const { logger } = input;
+  const auth = input.options.auth === undefined ? undefined : createAdminAuth(input.options.auth);
+  const admin = input.handler ?? createAdminHandler(input);
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = requestIdFor(req.headers['x-request-id']);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!admitAdminRequest(auth, path, req, res, requestId)) return;
+    await admin.handle(req, res, requestId);
+  };
   const server = createServer((req, res) => {
     answer(req, res).catch((err: unknown) => {
       logger.error({ err, url: req.url }, 'admin API failed to answer a request');

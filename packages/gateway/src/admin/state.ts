@@ -2,6 +2,7 @@ import type { HttpClient } from '@switchyard/client';
 import type { InstanceStats, OutlierDetector } from '@switchyard/discovery';
 import type { GatewayOptions, ResolvedGatewayOptions } from '../options.ts';
 import type { InstanceSource } from '../ports.ts';
+import type { TrafficControl } from '../traffic/control.ts';
 
 /** The services shared by every config the gateway loads, as the admin API reads them. */
 export interface GatewaySharedServices {
@@ -27,5 +28,7 @@ export interface GatewayState {
   readonly services: GatewaySharedServices;
   /** Reads the config again, for `POST /admin/reload`; absent when the embedder gave none. */
   readonly loadConfig?: () => GatewayOptions | Promise<GatewayOptions>;
+  /** Split overrides of routes with subsets; absent for states that have none. */
+  readonly traffic?: TrafficControl;
   reload(options: GatewayOptions): void;
 }

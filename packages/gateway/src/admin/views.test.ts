@@ -53,7 +53,12 @@ describe('admin views', () => {
     assert.deepEqual(view.gateway, [
       { limit: 100, period: 60_000, store: 'redis', redis: { url: `redis://:${REDACTED}@127.0.0.1:6379/0` } },
     ]);
-    assert.deepEqual(view.routes, [{ route: 'orders', limits: [{ limit: 5, period: 1000, store: 'memory' }] }]);
+    assert.deepEqual(view.routes, [
+      { route: 'orders', limits: [{ limit: 5, period: 1000, store: 'memory' }], rejections: 0 },
+    ]);
+    // Without metrics set up nothing is counted.
+    assert.equal(view.rejections, 0);
+    assert.deepEqual(view.decisions, []);
   });
 
   it('redacts JWT secrets, API key hashes and URL passwords from the config', () => {

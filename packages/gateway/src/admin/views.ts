@@ -1,4 +1,5 @@
 import { isSwitchyardError } from '@switchyard/core';
+import { globalMetrics } from '@switchyard/telemetry';
 import { kindOf, type ResolvedMiddlewareEntry } from '../middleware/options.ts';
 import type { ResolvedGatewayOptions } from '../options.ts';
 import { redactSecrets } from './redact.ts';
@@ -21,10 +22,15 @@ export function routesView(state: GatewayState): Record<string, unknown> {
   return {
     configVersion: state.configVersion,
     middleware: options.middleware.map(kindOf),
-    routes: options.routes.map((route) => ({
-      ...(redactSecrets(route) as Record<string, unknown>),
-      middleware: route.middleware.map(kindOf),
-    })),
+    routes: options.routes.map((route) => {
+      // The split in force: a run-time override (a rollout) or the config's `traffic`.
+      const split = state.traffic?.split(route.name);
+      return {
+        ...(redactSecrets(route) as Record<string, unknown>),
+        middleware: route.middleware.map(kindOf),
+        ...(split === undefined ? {} : { split }),
+      };
+    }),
   };
 }
 
@@ -33,12 +39,25 @@ export function rateLimitsView(state: GatewayState): Record<string, unknown> {
   const { options } = state;
   const limits = (entries: readonly ResolvedMiddlewareEntry[]) =>
     entries.filter((entry) => kindOf(entry) === 'rateLimit').map((entry) => redactSecrets(middlewareSettings(entry)));
+  // Decisions counted since start (with metrics set up), by route, whichever limit made them.
+  const counts = new Map(
+    globalMetrics()
+      .rateLimit.counts()
+      .map((c) => [c.route, c]),
+  );
+  const decisions = [...counts.values()].map((c) => ({ ...c, rejections: c.limited }));
   return {
     configVersion: state.configVersion,
     gateway: limits(options.middleware),
     routes: options.routes
-      .map((route) => ({ route: route.name, limits: limits(route.middleware) }))
+      .map((route) => ({
+        route: route.name,
+        limits: limits(route.middleware),
+        rejections: counts.get(route.name)?.limited ?? 0,
+      }))
       .filter((entry) => entry.limits.length > 0),
+    rejections: decisions.reduce((sum, d) => sum + d.limited, 0),
+    decisions,
   };
 }
 

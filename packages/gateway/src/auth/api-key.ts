@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createDigestMatcher } from '@switchyard/core';
 import type { GatewayMiddleware } from '../middleware.ts';
 import { quoted, setHeader, stripHeaders, unauthenticated } from './identity.ts';
 import { type ApiKeyAuthOptions, resolveApiKeyAuthOptions } from './options.ts';
@@ -49,11 +50,13 @@ export function generateApiKey(): string {
  */
 export function apiKeyAuth(input: ApiKeyAuthOptions): GatewayMiddleware {
   const options = resolveApiKeyAuthOptions(input);
-  const keys = options.keys.map((key) => ({
-    id: key.id,
-    subject: key.subject,
-    digest: Buffer.from(key.hash.slice('sha256:'.length), 'hex'),
-  }));
+  // Only SHA-256 digests are kept: a `key` given in clear was hashed when the options were read.
+  const keys = createDigestMatcher(
+    options.keys.map((key) => ({
+      digest: Buffer.from(key.hash.slice('sha256:'.length), 'hex'),
+      value: { id: key.id, subject: key.subject },
+    })),
+  );
   const { apiKeyId: idHeader, subject: subjectHeader } = options.identityHeaders;
   const stripped = [options.header, ...[idHeader, subjectHeader].filter((h) => h !== undefined)];
   const challenge = `ApiKey realm=${quoted(options.realm)}, header=${quoted(options.header)}`;
@@ -71,9 +74,7 @@ export function apiKeyAuth(input: ApiKeyAuthOptions): GatewayMiddleware {
     if (typeof presented !== 'string') {
       unauthenticated(ctx, challenge, `the ${options.header} header must appear once`, { reason: 'malformed' });
     }
-    const digest = createHash('sha256').update(presented, 'utf8').digest();
-    let match: (typeof keys)[number] | undefined;
-    for (const key of keys) if (timingSafeEqual(digest, key.digest) && match === undefined) match = key;
+    const match = keys.match(presented);
     if (match === undefined) unauthenticated(ctx, challenge, 'the API key is not valid', { reason: 'invalid_key' });
     ctx.identity =
       match.subject === undefined ? { apiKeyId: match.id } : { apiKeyId: match.id, subject: match.subject };

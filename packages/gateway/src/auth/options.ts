@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { resolveOptions, zDuration } from '@switchyard/core';
+import { resolveOptions, secretDigest, zDuration } from '@switchyard/core';
 import { z } from 'zod';
 import { zHeaderName } from './header-name.ts';
 
@@ -158,13 +158,33 @@ const apiKeySchema = z.strictObject({
   header: zHeaderName().default('x-api-key'),
   keys: z
     .array(
-      z.strictObject({
-        id: z.string().min(1),
-        hash: z
-          .string()
-          .regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 hex digits>" as produced by hashApiKey(key)'),
-        subject: z.string().min(1).optional(),
-      }),
+      z
+        .strictObject({
+          id: z.string().min(1),
+          hash: z
+            .string()
+            .regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 hex digits>" as produced by hashApiKey(key)')
+            .optional(),
+          /**
+           * The key itself, for `key: ${env:BILLING_KEY}`: hashed as the options are read, so only
+           * its digest is kept (and shown, redacted, by the admin API).
+           */
+          key: z.string().min(16, 'must be at least 16 characters (generateApiKey() makes 46)').optional(),
+          subject: z.string().min(1).optional(),
+        })
+        .superRefine((entry, ctx) => {
+          if ((entry.hash === undefined) === (entry.key === undefined)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [],
+              message: `expected either hash ("sha256:…" from hashApiKey) or key (the key, e.g. \${env:API_KEY}), not both`,
+            });
+          }
+        })
+        .transform(({ key, hash, ...rest }) => ({
+          ...rest,
+          hash: key === undefined ? (hash as string) : `sha256:${secretDigest(key).toString('hex')}`,
+        })),
     )
     .min(1, 'expected at least one key')
     .superRefine((keys, ctx) => {
