@@ -31,6 +31,11 @@ export const kubernetesErrorCodes = {
     summary: 'The Kubernetes discovery source was used after `close()`.',
     retryable: false,
   },
+  SY_KUBERNETES_APPLY_CONFIG: {
+    summary:
+      'Server-side apply could not start: the kubeconfig file cannot be read or parsed, the requested context does not exist, or the config has no current cluster.',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link kubernetesErrorCodes}. */

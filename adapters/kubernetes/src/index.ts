@@ -32,3 +32,5 @@ export {
   resolveKubernetesDiscoveryOptions,
   SERVICE_ACCOUNT_NAMESPACE_FILE,
 } from './options.ts';
+export type { AppliedObject, ServerSideApplyOptions } from './server-side-apply.ts';
+export { serverSideApply } from './server-side-apply.ts';

@@ -22,6 +22,31 @@ export const meshErrorCodes = {
       'Building xDS resources from the source’s services failed, so the previous version keeps being served; logged, never thrown to the caller.',
     retryable: false,
   },
+  SY_MESH_CA_LOAD_FAILED: {
+    summary:
+      'The local certificate authority could not load or save its root in its directory: a file is missing, unreadable or not PEM, the key does not match the certificate, or the root belongs to another trust domain.',
+    retryable: false,
+  },
+  SY_MESH_CA_ROOT_EXPIRED: {
+    summary:
+      'The local certificate authority’s root certificate has expired (or is not valid yet), so it cannot issue workload certificates.',
+    retryable: false,
+  },
+  SY_MESH_IDENTITY_INVALID: {
+    summary:
+      'Workload identity files do not form an X.509-SVID: unreadable PEM, a key that does not match the certificate, no single SPIFFE ID URI SAN, or an expired certificate.',
+    retryable: true,
+  },
+  SY_MESH_IDENTITY_ROTATION_FAILED: {
+    summary:
+      'Renewing a workload certificate (from the CA, or re-reading its files) failed; the previous certificate stays in use and renewal is tried again. Reported to onError listeners, never thrown.',
+    retryable: true,
+  },
+  SY_MESH_ISTIO_INVALID: {
+    summary:
+      'Generated or given Istio resources do not pass the CRD schemas or the stricter checks (unknown field, weights not summing to 100, duration syntax, DNS-1123 names, ports); `details.issues` lists `<kind>/<name>: <path>` and a message for each.',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link meshErrorCodes}. */

@@ -5,6 +5,20 @@
  * @packageDocumentation
  */
 
+export type { IdentityFiles, IdentityFromFilesOptions } from './ca/identity-from-files.ts';
+export { identityFromFiles, writeIdentityFiles } from './ca/identity-from-files.ts';
+export type { IssuedWorkload, IssueWorkloadOptions, LocalCa, LocalCaOptions } from './ca/local-ca.ts';
+export {
+  CA_ROOT_CERT_FILE,
+  CA_ROOT_KEY_FILE,
+  createLocalCa,
+  issueWorkloadOptionsSchema,
+  localCaOptionsSchema,
+  spiffeIdOfCertificate,
+  writeAtomically,
+} from './ca/local-ca.ts';
+export type { RotatingIdentity, WorkloadIdentityOptions } from './ca/workload-identity.ts';
+export { workloadIdentity } from './ca/workload-identity.ts';
 export type { EnvoyBootstrapOptions } from './envoy-bootstrap.ts';
 export { EnvoyMode, envoyBootstrapOptionsSchema, generateEnvoyBootstrap, XDS_CLUSTER } from './envoy-bootstrap.ts';
 export { buildCluster, buildXdsCluster, EndpointSource, loadAssignment } from './envoy-clusters.ts';
@@ -18,6 +32,18 @@ export { assertValidEnvoyConfig, envoyBootstrapType, validateEnvoyConfig } from 
 export { toEnvoyYaml } from './envoy-yaml.ts';
 export type { MeshErrorCode } from './errors.ts';
 export { meshError, meshErrorCodes } from './errors.ts';
+export type {
+  IstioOptions,
+  IstioRouteTraffic,
+  IstioSubsetWeight,
+  ResolvedIstioOptions,
+} from './istio/istio-options.ts';
+export { istioOptionsSchema, resolveIstioOptions } from './istio/istio-options.ts';
+export type { IstioDestination, IstioGeneration, IstioHttpRoute } from './istio/istio-resources.ts';
+export { generateIstioResources, istioDuration, istioWeightsFor } from './istio/istio-resources.ts';
+export type { IstioResource } from './istio/istio-validate.ts';
+export { assertValidIstioResources, validateIstioResources } from './istio/istio-validate.ts';
+export { istioFileName, toIstioJson, toIstioYaml } from './istio/istio-yaml.ts';
 export type {
   MeshClusterOptions,
   MeshConfig,
@@ -47,6 +73,8 @@ export type {
   XdsStreamOpenedEvent,
 } from './xds/types.ts';
 export { isXdsTypeUrl, XdsEventType, XdsTypeUrl, xdsTypeUrls } from './xds/types.ts';
+export type { ResolvedXdsAuthOptions, XdsAuthOptions, XdsCallGate } from './xds-auth.ts';
+export { createXdsCallGate, requireXdsAuthWhenExposed, xdsAuthSchema, xdsServerCredentials } from './xds-auth.ts';
 export type { ResolvedXdsServerOptions, XdsServerOptions, XdsServiceOptions } from './xds-options.ts';
 export { resolveXdsServerOptions, xdsServerOptionsSchema, xdsServiceOptionsSchema } from './xds-options.ts';
 export type { XdsServer } from './xds-server.ts';

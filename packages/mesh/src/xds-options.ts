@@ -6,6 +6,12 @@ import { type Clock, type ConfigIssue, invalidConfig, resolveOptions, zDuration,
 import * as z from 'zod';
 import type { XdsServicePolicy } from './xds/resources.ts';
 import type { XdsEvent, XdsLogger, XdsSnapshotSource } from './xds/types.ts';
+import {
+  type ResolvedXdsAuthOptions,
+  requireXdsAuthWhenExposed,
+  type XdsAuthOptions,
+  xdsAuthSchema,
+} from './xds-auth.ts';
 
 const serviceName = z
   .string()
@@ -34,18 +40,21 @@ const serviceList = z.array(serviceName).refine((v) => new Set(v).size === v.len
 const serviceRecord = z.record(serviceName, xdsServiceOptionsSchema);
 
 function serverSchema<S extends z.ZodType>(services: S) {
-  return z.strictObject({
-    services: services.optional(),
-    host: z.string().min(1).default('127.0.0.1'),
-    port: zPort().default(18_000),
-    lbPolicy: lbPolicy.default('round_robin'),
-    routeTimeout: zDuration().optional(),
-    connectTimeout: zDuration()
-      .default(1000)
-      .refine((ms) => ms > 0, { message: 'expected a duration above 0' }),
-    debounce: zDuration().default(100),
-    shutdownTimeout: zDuration().default(5000),
-  });
+  return z
+    .strictObject({
+      services: services.optional(),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: zPort().default(18_000),
+      lbPolicy: lbPolicy.default('round_robin'),
+      routeTimeout: zDuration().optional(),
+      connectTimeout: zDuration()
+        .default(1000)
+        .refine((ms) => ms > 0, { message: 'expected a duration above 0' }),
+      debounce: zDuration().default(100),
+      shutdownTimeout: zDuration().default(5000),
+      auth: xdsAuthSchema.optional(),
+    })
+    .superRefine((xds, ctx) => requireXdsAuthWhenExposed(xds, ctx));
 }
 
 /** The data fields of {@link XdsServerOptions} (`services` as names or as a record of settings). */
@@ -70,6 +79,11 @@ export interface XdsServerOptions {
   readonly host?: string;
   /** Port to listen on; 0 picks a free one. @default 18000 */
   readonly port?: number;
+  /**
+   * Who may open a stream: bearer `tokens` in the `authorization` metadata, `tls` requiring
+   * client certificates, or both. Required when `host` is not a loopback address.
+   */
+  readonly auth?: XdsAuthOptions;
   /** Cluster `lb_policy` for every service. @default 'round_robin' */
   readonly lbPolicy?: 'round_robin' | 'ring_hash';
   /** Route timeout for every service (ms or `"5s"`). @default none */
@@ -97,6 +111,7 @@ export interface ResolvedXdsServerOptions {
   /** `undefined`: every service the source reports, with `defaultPolicy`. */
   readonly services: ReadonlyMap<string, XdsServicePolicy> | undefined;
   readonly defaultPolicy: XdsServicePolicy;
+  readonly auth?: ResolvedXdsAuthOptions;
 }
 
 function policyOf(
@@ -166,5 +181,6 @@ export function resolveXdsServerOptions(input: XdsServerOptions, root = 'xds'): 
     shutdownTimeoutMs: o.shutdownTimeout,
     services,
     defaultPolicy,
+    ...(o.auth === undefined ? {} : { auth: o.auth }),
   });
 }

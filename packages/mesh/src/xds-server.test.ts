@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HealthStatus, isSwitchyardError, type ServiceInstance } from '@switchyard/core';
-import { openRawAdsStream, type RawResponse } from './xds/internal/raw-ads-client.ts';
+import { openRawAdsStream, type RawResponse } from './testing/raw-ads-client.ts';
 import { xdsType } from './xds/protos.ts';
 import { type XdsEvent, type XdsServiceMap, type XdsSnapshotSource, XdsTypeUrl } from './xds/types.ts';
 import { createXdsServer } from './xds-server.ts';

@@ -11,6 +11,7 @@ import { type AdsRequest, type AdsResponse, type AdsStream, createAdsStream } fr
 import { xdsType } from './xds/protos.ts';
 import { createSnapshotCache, type ServiceEntry } from './xds/snapshot-cache.ts';
 import type { XdsEvent, XdsLogger, XdsServiceMap, XdsTypeUrl } from './xds/types.ts';
+import { createXdsCallGate, xdsServerCredentials } from './xds-auth.ts';
 import { type ResolvedXdsServerOptions, resolveXdsServerOptions, type XdsServerOptions } from './xds-options.ts';
 
 /** A running xDS server. */
@@ -64,10 +65,10 @@ const defaultLogger: XdsLogger = {
   },
 };
 
-function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(target, credentials, (err, bound) => {
       if (err) {
         reject(meshError('SY_MESH_XDS_BIND_FAILED', `xds: cannot listen on ${target}: ${err.message}`, { cause: err }));
       } else resolve(bound);
@@ -144,8 +145,10 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   };
 
   const server = new grpc.Server();
+  const gate = createXdsCallGate(resolved.auth);
   server.addService(adsService(), {
     StreamAggregatedResources(call: grpc.ServerDuplexStream<AdsRequest, AdsResponse>) {
+      if (!gate.admit(call)) return;
       const id = nextStreamId++;
       if (closed) {
         call.end();
@@ -215,7 +218,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
 
   let port: number;
   try {
-    port = await bind(server, resolved.host, resolved.port);
+    port = await bind(server, resolved.host, resolved.port, xdsServerCredentials(resolved.auth));
   } catch (err) {
     closed = true;
     subscription.dispose();

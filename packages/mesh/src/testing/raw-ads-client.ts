@@ -1,11 +1,11 @@
 /**
- * Test support (not exported): a raw ADS client built with proto-loader from Envoy's
- * `ads.proto`, so tests drive the protocol by hand (send a NACK, reuse a stale nonce) and read
+ * A raw ADS client for tests (`@switchyard/mesh/testing`), built with proto-loader from Envoy's
+ * `ads.proto`: tests drive the protocol by hand (send a NACK, reuse a stale nonce) and read
  * every response in order.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { envoyProtoIncludeDirs } from '../protos.ts';
+import { envoyProtoIncludeDirs } from '../xds/protos.ts';
 
 /** A DiscoveryResponse as proto-loader decodes it. */
 export interface RawResponse {
@@ -22,6 +22,8 @@ export interface RawAdsStream {
   next(timeoutMs?: number): Promise<RawResponse>;
   /** Responses received but not yet read. */
   readonly pending: number;
+  /** The status the stream ended with (first `error`, or OK). */
+  readonly status: Promise<grpc.StatusObject>;
   close(): void;
 }
 
@@ -44,11 +46,17 @@ function adsClientConstructor(): grpc.ServiceClientConstructor {
   return Client;
 }
 
-/** Opens a StreamAggregatedResources stream to `address`. */
-export function openRawAdsStream(address: string): RawAdsStream {
+/** Opens a StreamAggregatedResources stream to `address`, with `metadata` and `credentials` if given. */
+export function openRawAdsStream(
+  address: string,
+  init: { metadata?: grpc.Metadata; credentials?: grpc.ChannelCredentials; options?: grpc.ChannelOptions } = {},
+): RawAdsStream {
   const Ads = adsClientConstructor();
-  const client = new Ads(address, grpc.credentials.createInsecure());
-  const call = (client.StreamAggregatedResources as () => grpc.ClientDuplexStream<unknown, RawResponse>)();
+  const client = new Ads(address, init.credentials ?? grpc.credentials.createInsecure(), init.options ?? {});
+  const call = (
+    client.StreamAggregatedResources as (metadata?: grpc.Metadata) => grpc.ClientDuplexStream<unknown, RawResponse>
+  )(init.metadata);
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
   const queue: RawResponse[] = [];
   const waiters: ((r: RawResponse) => void)[] = [];
   call.on('data', (response: RawResponse) => {
@@ -77,6 +85,7 @@ export function openRawAdsStream(address: string): RawAdsStream {
     get pending() {
       return queue.length;
     },
+    status,
     close() {
       call.cancel();
       client.close();

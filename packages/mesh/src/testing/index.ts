@@ -1,0 +1,2 @@
+export type { RawAdsStream, RawResponse } from './raw-ads-client.ts';
+export { openRawAdsStream } from './raw-ads-client.ts';

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { HealthStatus, isSwitchyardError } from '@switchyard/core';
+import { openRawAdsStream } from './testing/raw-ads-client.ts';
+import { type XdsSnapshotSource, XdsTypeUrl } from './xds/types.ts';
+import type { XdsAuthOptions } from './xds-auth.ts';
+import { createXdsServer } from './xds-server.ts';
+
+const token = 'xds-token-9b8a7c6d5e4f3a21';
+const node = { id: 'auth-test', cluster: 'test' };
+
+const source: XdsSnapshotSource = {
+  watch(listener) {
+    listener(
+      new Map([
+        [
+          'greeter',
+          [
+            {
+              id: 'g-1',
+              service: 'greeter',
+              address: '127.0.0.1',
+              port: 50051,
+              tags: [],
+              meta: {},
+              status: HealthStatus.Passing,
+              weight: 1,
+            },
+          ],
+        ],
+      ]),
+    );
+    return { dispose() {} };
+  },
+};
+
+async function start(t: TestContext, auth: XdsAuthOptions) {
+  const server = await createXdsServer({ source, port: 0, debounce: 1, auth });
+  t.after(() => server.close());
+  return server;
+}
+
+function bearer(value: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${value}`);
+  return metadata;
+}
+
+function open(t: TestContext, address: string, init: Parameters<typeof openRawAdsStream>[1] = {}) {
+  const stream = openRawAdsStream(address, init);
+  t.after(() => stream.close());
+  stream.send({ node, type_url: XdsTypeUrl.Cluster, resource_names: [] });
+  return stream;
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function certificates(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-xds-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=test-ca', '-days', '1');
+  const issue = (name: string, extra: string[]) => {
+    ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`, ...extra);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-copy_extensions',
+      'copy',
+      '-out',
+      `${name}.pem`,
+    );
+  };
+  issue('server', ['-addext', 'subjectAltName=IP:127.0.0.1']);
+  issue('client', []);
+  const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+  return {
+    ca: read('ca.pem'),
+    server: { cert: read('server.pem'), key: read('server.key') },
+    client: { cert: read('client.pem'), key: read('client.key') },
+  };
+}
+
+describe('xDS auth', () => {
+  it('refuses a stream without a token, or with an unknown one, with UNAUTHENTICATED', async (t) => {
+    const server = await start(t, { tokens: [{ token, name: 'envoy' }] });
+    const anonymous = open(t, server.address);
+    const refused = await anonymous.status;
+    assert.equal(refused.code, grpc.status.UNAUTHENTICATED);
+    assert.match(refused.details, /authorization: Bearer/);
+    const wrong = open(t, server.address, { metadata: bearer('not-the-xds-token-at-all') });
+    const status = await wrong.status;
+    assert.equal(status.code, grpc.status.UNAUTHENTICATED);
+    assert.ok(!status.details.includes('not-the-xds-token-at-all'));
+    assert.equal(server.streams, 0);
+  });
+
+  it('serves a stream that carries the token', async (t) => {
+    const server = await start(t, { tokens: [{ token }] });
+    const stream = open(t, server.address, { metadata: bearer(token) });
+    const response = await stream.next();
+    assert.equal(response.type_url, XdsTypeUrl.Cluster);
+    assert.equal(response.resources.length, 1);
+  });
+
+  it('refuses to start on a non-loopback host without auth, naming xds.auth', async () => {
+    await assert.rejects(createXdsServer({ source, host: '0.0.0.0', port: 0 }), (err: unknown) => {
+      assert.ok(isSwitchyardError(err, 'SY_CONFIG_INVALID'));
+      assert.match(err.message, /xds\.auth: required when the xDS server listens on 0\.0\.0\.0/);
+      return true;
+    });
+  });
+
+  it('with mTLS, serves a client with a certificate from the CA and refuses one without', async (t) => {
+    const certs = certificates(t);
+    const server = await start(t, { tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca } });
+    const withCert = open(t, server.address, {
+      credentials: grpc.credentials.createSsl(
+        Buffer.from(certs.ca),
+        Buffer.from(certs.client.key),
+        Buffer.from(certs.client.cert),
+      ),
+    });
+    assert.equal((await withCert.next()).resources.length, 1);
+    const withoutCert = open(t, server.address, { credentials: grpc.credentials.createSsl(Buffer.from(certs.ca)) });
+    assert.equal((await withoutCert.status).code, grpc.status.UNAVAILABLE);
+    const plaintext = open(t, server.address);
+    assert.equal((await plaintext.status).code, grpc.status.UNAVAILABLE);
+  });
+});
