@@ -153,7 +153,9 @@ export function checkDependencies(root: string): Violation[] {
             report(line, `"${pkg}" may only be imported by @switchyard/telemetry`);
         }
         const isDeclared = declared.has(pkg) || (isTestFile(file) && declaredDev.has(pkg));
-        const rootDev = isTestFile(file); // test tooling (fast-check) may come from the root
+        // Test tooling (fast-check) may come from the root; a workspace package a test imports
+        // must be declared (devDependencies), so that a project reference orders the build.
+        const rootDev = isTestFile(file) && (!pkg.startsWith('@switchyard/') || pkg === ws.manifest.name);
         if (!isDeclared && !rootDev) report(line, `"${pkg}" is imported but not declared in dependencies`);
       }
     }
@@ -169,7 +171,7 @@ function checkReferences(ws: Workspace, byName: Map<string, Workspace>, root: st
   const tsconfig = JSON.parse(readFileSync(tsconfigPath, 'utf8')) as { references?: Array<{ path: string }> };
   const referenced = new Set((tsconfig.references ?? []).map((r) => resolve(ws.dir, r.path)));
   const needed = new Set(
-    Object.keys(ws.manifest.dependencies ?? {})
+    Object.keys({ ...ws.manifest.dependencies, ...ws.manifest.devDependencies })
       .map((dep) => byName.get(dep)?.dir)
       .filter((dir): dir is string => dir !== undefined),
   );

@@ -15,9 +15,10 @@ export const allowedInternal: Readonly<Record<string, readonly string[]>> = {
   mesh: ['core', 'discovery'],
   service: ['core', 'resilience', 'discovery', 'telemetry'],
   testing: ['core', 'discovery', 'gateway', 'service'],
+  backends: ['core', 'discovery', 'saga', 'etcd', 'kubernetes', 'nats', 'postgres', 'rabbitmq', 'redis'],
   cli: ['*'],
   dashboard: [],
-  'example-shop': ['core', 'resilience', 'discovery', 'client', 'telemetry', 'saga', 'service'],
+  'example-shop': ['core', 'resilience', 'discovery', 'client', 'telemetry', 'saga', 'service', 'backends'],
 };
 
 /** Packages that must stay pure: no I/O modules and no runtime dependency but these. */

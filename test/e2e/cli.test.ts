@@ -52,6 +52,7 @@ describe('switchyard up failures', () => {
       [
         'version: 1',
         'registry: { port: 0 }',
+        'admin: { port: 0 }',
         'gateway: { port: 0, routes: [{ path: /hello, service: hello }] }',
         'services:',
         `  hello: { command: [node, ${JSON.stringify(helloService)}] }`,
@@ -76,6 +77,7 @@ describe('switchyard up failures', () => {
       [
         'version: 1',
         'registry: { port: 0 }',
+        'admin: { port: 0 }',
         'gateway: { port: 0, routes: [{ path: /hello, service: hello }] }',
         'services:',
         `  hello: { command: [node, ${JSON.stringify(helloService)}], replicas: 2 }`,

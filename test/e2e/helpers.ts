@@ -45,7 +45,8 @@ export interface UpProcess {
 export function runCli(args: string[], env: Record<string, string> = {}): UpProcess {
   const child = spawn(process.execPath, [`${root}packages/cli/src/bin.ts`, ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // The admin API of `up` on a free port unless a test says otherwise: tests run side by side.
+    env: { ...process.env, SWITCHYARD_ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

@@ -1,18 +1,19 @@
 /**
  * The order saga under crashes: 1,000 orders through the gateway of a real `switchyard up`
- * shop while the orders service is SIGKILLed at random moments and restarted. Afterwards every
+ * shop while the orders service is SIGKILLed at random moments and `up` restarts it (its restart
+ * policy tuned here so the kills never count as a crash loop). Afterwards every
  * saga must have finished (completed or compensated), stock must be conserved, every charge
  * kept must belong to an approved order, no order may be charged twice, and every approved
  * order's `order.approved` event must have left the outbox and been handled once by inventory
  * and by the notifications consumer. All checks read the services' SQLite files.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
+import { parseDocument } from 'yaml';
 import { openServiceDatabase } from '../../examples/shop/src/database.ts';
 import { createInventoryApp, type InventoryItem } from '../../examples/shop/src/inventory/app.ts';
 import { alive, eventually, readJsonWhenPresent, root, runCli, type UpProcess } from './helpers.ts';
@@ -20,6 +21,7 @@ import { alive, eventually, readJsonWhenPresent, root, runCli, type UpProcess } 
 interface Ready {
   gateway: string;
   registry: string;
+  admin: string;
   instances: Array<{ id: string; service: string; pid: number }>;
 }
 
@@ -75,9 +77,13 @@ describe('the order saga survives SIGKILLs of the orders service', { timeout: 15
   const dataDir = join(dir, 'data');
   const readyFile = join(dir, 'ready.json');
   const ordersEnv = { ORDERS_SAGA_LEASE: LEASE, ORDERS_SAGA_POLL: '250ms', ORDERS_RESPONSE_WAIT: '0ms' };
+  // The shop's config with a restart policy for orders that outlasts the kills; beside the
+  // original so its relative commands and data directory resolve the same way.
+  const configFile = `${root}examples/shop/.switchyard.crash-test-${process.pid}.yaml`;
   let up: UpProcess;
   let ready: Ready;
-  const spawned: ChildProcess[] = [];
+  /** Every orders pid seen, to check none outlives the test. */
+  const ordersPids: number[] = [];
 
   before(async () => {
     mkdirSync(dataDir, { recursive: true });
@@ -85,7 +91,14 @@ describe('the order saga survives SIGKILLs of the orders service', { timeout: 15
     const inventoryDb = openServiceDatabase('inventory', dataDir);
     createInventoryApp(inventoryDb, { instanceId: 'seed', seed });
     inventoryDb.close();
-    up = runCli(['up', '-c', `${root}examples/shop/switchyard.yaml`, '--ready-file', readyFile], {
+    const config = parseDocument(readFileSync(`${root}examples/shop/switchyard.yaml`, 'utf8'));
+    config.setIn(['services', 'orders', 'restart'], {
+      policy: 'on-failure',
+      backoff: { initial: '100ms', max: '500ms' },
+      crashLoop: { restarts: 1000, window: '60s' },
+    });
+    writeFileSync(configFile, config.toString());
+    up = runCli(['up', '-c', configFile, '--ready-file', readyFile], {
       SWITCHYARD_GATEWAY_PORT: '0',
       SWITCHYARD_REGISTRY_PORT: '0',
       SHOP_DATA_DIR: dataDir,
@@ -102,7 +115,6 @@ describe('the order saga survives SIGKILLs of the orders service', { timeout: 15
   });
 
   after(async () => {
-    for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (up.child.exitCode === null) {
       up.child.kill('SIGTERM');
       const exit = await Promise.race([up.exited, sleep(15_000).then(() => undefined)]);
@@ -112,54 +124,38 @@ describe('the order saga survives SIGKILLs of the orders service', { timeout: 15
       }
     }
     // No process is left behind: neither ours nor the supervisor's.
-    const pids = [...spawned.map((c) => c.pid as number), ...(ready?.instances.map((i) => i.pid) ?? [])];
+    const pids = [...ordersPids, ...(ready?.instances.map((i) => i.pid) ?? [])];
     await eventually('every shop process to exit', () => pids.every((pid) => !alive(pid)), 10_000);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(configFile, { force: true });
   });
 
-  /** Starts an orders instance as `switchyard up` does (same id, registry and data) and waits until it serves. */
-  async function startOrders(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['src/orders/main.ts'], {
-      cwd: `${root}examples/shop`,
-      env: {
-        ...process.env,
-        ...ordersEnv,
-        PORT: '0',
-        SWITCHYARD_HOST: '127.0.0.1',
-        SWITCHYARD_SERVICE_NAME: 'orders',
-        SWITCHYARD_INSTANCE_ID: 'orders-1',
-        SWITCHYARD_REGISTRY_URL: ready.registry,
-        SWITCHYARD_DATA_DIR: dataDir,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    spawned.push(child);
-    let stderr = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`orders did not start within 20 s:\n${stderr}`)), 20_000);
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
-        if (stderr.includes('"msg":"service started"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`orders exited (${code ?? signal}) while starting:\n${stderr}`));
-      });
-    });
-    child.stderr?.resume();
-    return child;
+  /** The orders-1 instance as the admin API shows it: pid, health and supervisor state. */
+  async function ordersInstance(): Promise<{ pid?: number; health?: string; state?: string } | undefined> {
+    const res = await fetch(`${ready.admin}/admin/services`);
+    const services = (await res.json()) as Array<{
+      service: string;
+      instances: Array<{ id: string; pid?: number; health?: string; state?: string }>;
+    }>;
+    return services.find((s) => s.service === 'orders')?.instances.find((i) => i.id === 'orders-1');
   }
 
-  async function killHard(pid: number, child?: ChildProcess): Promise<void> {
+  /** SIGKILLs orders-1, then waits until `up` has restarted it and it is passing again; returns the new pid. */
+  async function killAndAwaitRestart(pid: number): Promise<number> {
     process.kill(pid, 'SIGKILL');
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      await new Promise((resolve) => child.once('exit', resolve));
-      return;
-    }
     await eventually(`pid ${pid} to die`, () => !alive(pid), 5000);
+    const restarted = await eventually(
+      'switchyard up to restart orders-1',
+      async () => {
+        const instance = await ordersInstance();
+        return instance?.pid !== undefined && instance.pid !== pid && instance.health === 'passing'
+          ? instance.pid
+          : undefined;
+      },
+      20_000,
+    );
+    ordersPids.push(restarted);
+    return restarted;
   }
 
   /** Places order i through the gateway, repeating with the same Idempotency-Key until it is accepted. */
@@ -258,7 +254,8 @@ describe('the order saga survives SIGKILLs of the orders service', { timeout: 15
 
     // The killer: SIGKILL the orders instance 0.5-2 s after it started serving, restart it.
     let kills = 0;
-    let current: { pid: number; child?: ChildProcess } = { pid: firstOrders.pid };
+    let current = firstOrders.pid;
+    ordersPids.push(current);
     const killUntil = started + KILL_PHASE_MS;
     const resting = () => {
       const counts = sagaCounts();
@@ -266,10 +263,8 @@ describe('the order saga survives SIGKILLs of the orders service', { timeout: 15
     };
     while (Date.now() < killUntil && !(loadDone && resting() >= ORDERS * 0.9)) {
       await sleep(between(500, 2000));
-      await killHard(current.pid, current.child);
+      current = await killAndAwaitRestart(current);
       kills++;
-      const child = await startOrders();
-      current = { pid: child.pid as number, child };
     }
     const killPhaseMs = Date.now() - started;
     await loaded;

@@ -124,6 +124,7 @@ describe('switchyard up with the example shop', { timeout: 90_000 }, () => {
     const exit = await up.exited;
     assert.deepEqual(exit, { code: 0, signal: null }, up.output());
     for (const instance of ready.instances) assert.equal(alive(instance.pid), false, `${instance.id} still running`);
-    assert.match(up.output(), /switchyard: stopped/);
+    // stdout is a pipe, so `up` logs JSON lines.
+    assert.match(up.output(), /"stream":"supervisor","msg":"stopped"\}/);
   });
 });

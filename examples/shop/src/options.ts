@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { invalidConfig, resolveOptions } from '@switchyard/core';
 import * as z from 'zod';
+import { busFileName } from './events.ts';
 
 const nodeHandlerOptionsSchema = z.strictObject({
   maxBodyBytes: z.int().min(1).default(1_048_576),
@@ -219,4 +221,42 @@ export function resolveShopTelemetry(env: ShopEnv): ShopTelemetrySettings | unde
   }
   if (mode === 'off' || (mode === undefined && !otlp)) return undefined;
   return { otlp, scheduledDelayMs };
+}
+
+/** Where a shop service keeps sagas and exchanges events; see {@link resolveShopBackends}. */
+export interface ShopBackends {
+  /** `SWITCHYARD_SAGA_STORE`, else `sqlite:<dataDir>/orders-sagas.sqlite`. */
+  readonly sagaStore: string;
+  /** `SWITCHYARD_EVENT_BUS`, else `sqlite:<dataDir>/bus.sqlite`. */
+  readonly eventBus: string;
+  /**
+   * `SWITCHYARD_REGISTRY_URL` when it names a registry `startService` cannot register with by
+   * itself (`etcd://`): the service opens it with `@switchyard/backends`. Undefined for an
+   * `http(s)://` registry (the Consul API) and when unset.
+   */
+  readonly registry: string | undefined;
+}
+
+/**
+ * The backends a shop service opens, from the environment `switchyard up` sets
+ * (`SWITCHYARD_SAGA_STORE`, `SWITCHYARD_EVENT_BUS` from `sagas.store` and `events.bus`,
+ * `SWITCHYARD_REGISTRY_URL`), falling back to the SQLite files in the data directory.
+ *
+ * @example
+ * ```ts
+ * resolveShopBackends({ SWITCHYARD_EVENT_BUS: 'nats://127.0.0.1:4222' }, '/tmp/shop');
+ * // { sagaStore: 'sqlite:/tmp/shop/orders-sagas.sqlite', eventBus: 'nats://127.0.0.1:4222', registry: undefined }
+ * ```
+ */
+export function resolveShopBackends(env: ShopEnv, dataDir: string): ShopBackends {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const registry = read('SWITCHYARD_REGISTRY_URL');
+  return {
+    sagaStore: read('SWITCHYARD_SAGA_STORE') ?? `sqlite:${join(dataDir, 'orders-sagas.sqlite')}`,
+    eventBus: read('SWITCHYARD_EVENT_BUS') ?? `sqlite:${join(dataDir, busFileName)}`,
+    registry: registry === undefined || /^https?:\/\//i.test(registry) ? undefined : registry,
+  };
 }

@@ -1,11 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import { openRegistryBackend } from '@switchyard/backends';
+import type { RegistryBackend } from '@switchyard/discovery';
 import { startService } from '@switchyard/service';
 import { openServiceDatabase } from './database.ts';
 import { toNodeHandler } from './http/node-handler.ts';
 import type { App, AsyncApp } from './http/types.ts';
-import { resolveDataDir, resolveInstanceId, resolveShopTelemetry, type ShopEnv, type ShopService } from './options.ts';
+import {
+  resolveDataDir,
+  resolveInstanceId,
+  resolveShopBackends,
+  resolveShopTelemetry,
+  type ShopBackends,
+  type ShopEnv,
+  type ShopService,
+} from './options.ts';
 import { type ShopTelemetry, startShopTelemetry } from './shop-telemetry.ts';
 
 /** What a service's entry point knows when it builds its app. */
@@ -15,6 +25,8 @@ export interface ShopServiceContext {
   readonly env: ShopEnv;
   /** The directory of the services' SQLite files (`SWITCHYARD_DATA_DIR`), as a path. */
   readonly dataDir: string;
+  /** The saga store and event bus URLs to open (`@switchyard/backends`), and the registry. */
+  readonly backends: ShopBackends;
 }
 
 /** What a service's entry point builds: the app, and headers for every response. */
@@ -38,7 +50,8 @@ export interface ShopServiceSetup {
 /**
  * The body of each `src/<service>/main.ts`: opens `<dataDir>/<service>.sqlite` (shared by all
  * instances of the service), builds the app, and hands it to `startService`, which listens,
- * registers, serves `/health` and on SIGTERM/SIGINT drains, deregisters, closes the database
+ * registers (with the registry of `SWITCHYARD_REGISTRY_URL`: the Consul API, or etcd opened
+ * through `@switchyard/backends`), serves `/health` and on SIGTERM/SIGINT drains, deregisters, closes the database
  * and exits 0 (after the setup's `close`). A failure to start (a bad environment variable, a database that will not
  * open, a registry that refuses) is printed as one line and the process exits 1.
  *
@@ -55,12 +68,13 @@ export interface ShopServiceSetup {
  */
 export async function runShopService(
   service: ShopService,
-  build: (db: DatabaseSync, context: ShopServiceContext) => ShopServiceSetup,
+  build: (db: DatabaseSync, context: ShopServiceContext) => ShopServiceSetup | Promise<ShopServiceSetup>,
   env: ShopEnv = process.env,
 ): Promise<void> {
   let db: DatabaseSync | undefined;
   let setup: ShopServiceSetup | undefined;
   let telemetry: ShopTelemetry | undefined;
+  let registry: RegistryBackend | undefined;
   try {
     const instanceId = resolveInstanceId(service, env);
     const telemetrySettings = resolveShopTelemetry(env);
@@ -69,7 +83,12 @@ export async function runShopService(
     const dataDir = typeof dir === 'string' ? dir : fileURLToPath(dir);
     const database = openServiceDatabase(service, dataDir);
     db = database;
-    setup = build(database, { instanceId, env, dataDir });
+    const backends = resolveShopBackends(env, dataDir);
+    // A registry startService cannot reach by itself (etcd://) is opened here and passed in.
+    if (backends.registry !== undefined) {
+      registry = await openRegistryBackend(backends.registry, { field: 'SWITCHYARD_REGISTRY_URL' });
+    }
+    setup = await build(database, { instanceId, env, dataDir, backends });
     const { app, responseHeaders, start, close } = setup;
     await start?.();
     const handler = toNodeHandler(app, responseHeaders === undefined ? {} : { responseHeaders });
@@ -78,12 +97,15 @@ export async function runShopService(
       name: service,
       id: instanceId,
       handler,
+      ...(registry === undefined ? {} : { registrationClient: registry }),
       ...(telemetry === undefined ? {} : { routeOf: (req: IncomingMessage) => routeOf(app, req) }),
       onClose: async () => {
         try {
           await close?.();
         } finally {
           if (database.isOpen) database.close();
+          // Deregistered already; closing also revokes an etcd lease.
+          await registry?.close();
           // Last: the spans of the final requests and of the shutdown itself are flushed.
           await telemetry?.close();
         }
@@ -91,6 +113,7 @@ export async function runShopService(
     });
   } catch (err) {
     await setup?.close?.().catch(() => {});
+    await registry?.close().catch(() => {});
     if (db?.isOpen) db.close();
     await telemetry?.close();
     console.error(`${service}: failed to start: ${err instanceof Error ? err.message : String(err)}`);

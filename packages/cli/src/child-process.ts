@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { pipeLines, prefix } from './log-prefix.ts';
+import { pipeLines } from './log-prefix.ts';
 
 /** How to start one instance. */
 export interface InstanceSpec {
@@ -30,19 +30,30 @@ export interface ManagedInstance {
   stop(timeoutMs: number): Promise<ExitInfo>;
 }
 
-/** Output options for {@link startInstance}. */
-export interface OutputOptions {
-  readonly write: (text: string) => void;
-  readonly colour: boolean;
-  readonly labelWidth: number;
-}
+/** Which stream of the child a line came from. */
+export type OutputStream = 'stdout' | 'stderr';
+
+/** Receives every line an instance prints. */
+export type LineListener = (stream: OutputStream, line: string) => void;
+
+/** How many of an instance's last lines {@link ManagedInstance.recentOutput} keeps. */
+export const RECENT_LINES = 20;
 
 /**
  * Spawns one instance. `node` as the program means the Node running the supervisor, so the
  * children use the same version. An IPC channel is opened so that an instance can notice its
  * supervisor vanished (the channel disconnects even on SIGKILL) and stop instead of lingering.
+ *
+ * @example
+ * ```ts
+ * const instance = startInstance(
+ *   { service: 'orders', id: 'orders-1', argv: ['node', 'main.ts'], cwd: process.cwd(), env: {} },
+ *   (stream, line) => console.log(`orders-1 ${stream}: ${line}`),
+ * );
+ * await instance.stop(5000);
+ * ```
  */
-export function startInstance(spec: InstanceSpec, output: OutputOptions): ManagedInstance {
+export function startInstance(spec: InstanceSpec, onLine: LineListener): ManagedInstance {
   const [program, ...args] = spec.argv;
   const executable = program === 'node' ? process.execPath : (program as string);
   const child: ChildProcess = spawn(executable, args, {
@@ -51,9 +62,13 @@ export function startInstance(spec: InstanceSpec, output: OutputOptions): Manage
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const recent: string[] = [];
-  const label = prefix(spec.id, output.labelWidth, output.colour);
-  if (child.stdout) pipeLines(child.stdout, label, output.write, recent);
-  if (child.stderr) pipeLines(child.stderr, label, output.write, recent);
+  const keep = (stream: OutputStream) => (line: string) => {
+    recent.push(line);
+    if (recent.length > RECENT_LINES) recent.shift();
+    onLine(stream, line);
+  };
+  if (child.stdout) pipeLines(child.stdout, keep('stdout'));
+  if (child.stderr) pipeLines(child.stderr, keep('stderr'));
 
   let requested = false;
   const exited = new Promise<ExitInfo>((resolve) => {
@@ -66,7 +81,21 @@ export function startInstance(spec: InstanceSpec, output: OutputOptions): Manage
     });
     child.once('exit', (code, signal) => {
       if (spawnError && child.pid === undefined) return;
-      resolve({ code, signal, requested });
+      // Resolve once the last lines are read, so crash reports include them; a grandchild that
+      // inherited the pipes may keep them open, hence the bound.
+      const streams = [child.stdout, child.stderr].filter((s) => s !== null && !s.closed);
+      let open = streams.length;
+      const done = () => {
+        clearTimeout(bound);
+        resolve({ code, signal, requested });
+      };
+      const bound = setTimeout(done, 250);
+      if (open === 0) done();
+      for (const stream of streams)
+        stream?.once('close', () => {
+          open -= 1;
+          if (open === 0) done();
+        });
     });
   });
   // The channel exists only to signal the supervisor's death; keep it from holding our loop open.

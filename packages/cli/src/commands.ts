@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { isSwitchyardError } from '@switchyard/core';
+import { redactSecretValues } from '@switchyard/gateway';
 import { type LoadedConfig, loadConfigFile } from './load-config.ts';
+import { createSupervisorLog, LogFormat } from './supervisor-log.ts';
 import { type RunningSystem, startSystem } from './system.ts';
 
 /** Exit codes scripts can rely on. */
@@ -25,8 +27,9 @@ function loadOrReport(file: string): LoadedConfig | undefined {
 }
 
 function describe(err: unknown): string {
-  if (isSwitchyardError(err)) return `error ${err.code}: ${err.message}`;
-  return `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+  // Secrets the config declared (`${env:...}`, `${file:...}`) never reach the terminal.
+  if (isSwitchyardError(err)) return redactSecretValues(`error ${err.code}: ${err.message}`);
+  return redactSecretValues(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 }
 
 /** `switchyard validate`: prints every issue; exit 2 when invalid. */
@@ -40,12 +43,18 @@ export function runValidate(opts: { config: string }): ExitCode {
   return ExitCode.Ok;
 }
 
-/** `switchyard up`: runs until SIGINT/SIGTERM, then stops everything; resolves with the exit code. */
-export async function runUp(opts: { config: string; readyFile?: string }): Promise<ExitCode> {
+/**
+ * `switchyard up`: runs until SIGINT/SIGTERM, then stops everything; resolves with the exit code.
+ * Logs are text on a terminal and JSON lines otherwise, unless `logFormat` says which.
+ */
+export async function runUp(opts: { config: string; readyFile?: string; logFormat?: LogFormat }): Promise<ExitCode> {
   const loaded = loadOrReport(opts.config);
   if (!loaded) return ExitCode.ConfigInvalid;
 
   const write = (text: string) => process.stdout.write(text);
+  const logFormat = opts.logFormat ?? (process.stdout.isTTY === true ? LogFormat.Text : LogFormat.Json);
+  const log = createSupervisorLog({ format: logFormat, write });
+  const errorLog = createSupervisorLog({ format: logFormat, write: (text) => process.stderr.write(text) });
   let system: RunningSystem | undefined;
   let interrupted = false;
   let signalled: (() => void) | undefined;
@@ -54,18 +63,18 @@ export async function runUp(opts: { config: string; readyFile?: string }): Promi
   });
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {
-      write(`switchyard: ${signal} again; exiting at once\n`);
+      log.log('warn', `${signal} again; exiting at once`);
       process.exit(ExitCode.Failed);
     }
     interrupted = true;
-    write(`\nswitchyard: ${signal}; stopping\n`);
+    log.log('info', `${signal}; stopping`);
     signalled?.();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   try {
-    const starting = startSystem(loaded, { write, colour: process.stdout.isTTY === true });
+    const starting = startSystem(loaded, { write, colour: process.stdout.isTTY === true, logFormat });
     system = await Promise.race([starting, stopRequested.then(() => starting)]);
     if (opts.readyFile) {
       writeFileSync(
@@ -74,6 +83,8 @@ export async function runUp(opts: { config: string; readyFile?: string }): Promi
           gateway: system.gatewayUrl,
           registry: system.registryUrl,
           ...(system.metricsUrl ? { metrics: system.metricsUrl } : {}),
+          ...(system.adminUrl ? { admin: system.adminUrl } : {}),
+          ...(system.xdsAddress ? { xds: system.xdsAddress } : {}),
           dataDir: system.dataDir,
           instances: system.instances.map((i) => ({ id: i.spec.id, service: i.spec.service, pid: i.pid })),
         }),
@@ -81,10 +92,12 @@ export async function runUp(opts: { config: string; readyFile?: string }): Promi
     }
     await stopRequested;
     await system.stop();
-    write('switchyard: stopped\n');
+    log.log('info', 'stopped');
     return ExitCode.Ok;
   } catch (err) {
-    process.stderr.write(`${describe(err)}\n`);
+    if (logFormat === LogFormat.Json)
+      errorLog.log('error', describe(err), undefined, isSwitchyardError(err) ? { code: err.code } : {});
+    else process.stderr.write(`${describe(err)}\n`);
     await system?.stop();
     return interrupted ? ExitCode.Ok : ExitCode.Failed;
   } finally {

@@ -1,7 +1,10 @@
-import { zDuration } from '@switchyard/core';
-import { registryOptionsSchema } from '@switchyard/discovery';
-import { gatewayOptionsSchema } from '@switchyard/gateway';
+import { registryConfigSchema } from '@switchyard/backends';
+import { zDuration, zPort } from '@switchyard/core';
+import { adminAuthOptionsSchema, gatewayOptionsSchema, requireAdminAuthWhenExposed } from '@switchyard/gateway';
+import { xdsServerOptionsSchema } from '@switchyard/mesh';
 import * as z from 'zod';
+import { restartOptionsSchema } from './restart-policy.ts';
+import { dependencyIssues } from './start-order.ts';
 import { upTelemetrySchema } from './telemetry-config.ts';
 
 /** The config format version this build understands (`version: 1`, `version: "1.0"`). */
@@ -24,7 +27,43 @@ export const serviceProcessSchema = z.strictObject({
     .default({}),
   /** How many instances to run. */
   replicas: z.number().int().min(1).max(64).default(1),
+  /** Services whose every instance must be healthy before this one starts; stopped after it. */
+  dependsOn: z.array(z.string().min(1, 'expected a service name')).default([]),
+  /** Restarting instances that exit: policy, backoff and crash-loop detection. */
+  restart: restartOptionsSchema.prefault({}),
 });
+
+const backendUrl = (schemes: readonly string[], example: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => schemes.some((scheme) => v.toLowerCase().startsWith(`${scheme}:`)), {
+      message: `expected a URL starting with ${schemes.map((s) => `${s}:`).join(', ')}, such as "${example}"`,
+    });
+
+/** `sagas:`: where saga state lives; every instance gets it as `SWITCHYARD_SAGA_STORE`. */
+export const sagasConfigSchema = z.strictObject({
+  /** `sqlite:<file>` (relative to `dataDir`) or `postgres://user@host:port/db`. */
+  store: backendUrl(['sqlite', 'postgres', 'postgresql'], 'sqlite:sagas.sqlite').default('sqlite:sagas.sqlite'),
+});
+
+/** `events:`: the event bus; every instance gets it as `SWITCHYARD_EVENT_BUS`. */
+export const eventsConfigSchema = z.strictObject({
+  /** `sqlite:<file>` (relative to `dataDir`), `nats://host:port` or `amqp://user:pass@host:port`. */
+  bus: backendUrl(['sqlite', 'nats', 'amqp', 'amqps'], 'sqlite:bus.sqlite').default('sqlite:bus.sqlite'),
+});
+
+/** `admin:`: the system's admin API, metrics and dashboard, served by `switchyard up`. */
+export const systemAdminConfigSchema = z
+  .strictObject({
+    /** Interface to listen on; anything but loopback requires authentication. @default "127.0.0.1" */
+    host: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+    /** Port; `0` picks a free one. @default 9000 */
+    port: zPort().default(9000),
+    /** Bearer tokens (`read` or `write` scope); required when `host` is not a loopback address. */
+    auth: adminAuthOptionsSchema.optional(),
+  })
+  .superRefine((admin, ctx) => requireAdminAuthWhenExposed(admin, ctx, 'the system admin API'));
 
 /** The whole `switchyard.yaml`, composed from each package's own schema. */
 export const switchyardConfigSchema = z.strictObject({
@@ -37,14 +76,34 @@ export const switchyardConfigSchema = z.strictObject({
   startupTimeout: zDuration().default(30_000),
   /** How long each instance may take to stop on shutdown before it is killed. */
   shutdownTimeout: zDuration().default(15_000),
-  registry: registryOptionsSchema.prefault({}),
+  /**
+   * The registry: `backend: embedded` (the default; `host`, `port` of its Consul-compatible API),
+   * `consul` (`url`, `token`), `etcd` (`url`, `prefix`, `leaseTtl`) or `kubernetes` (`namespace`,
+   * `port`, `addressType`; discovery only, so `up` refuses it).
+   */
+  registry: registryConfigSchema.prefault({}),
   gateway: gatewayOptionsSchema,
   services: z
     .record(
       z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a service name of letters, digits, "-", "_", "."'),
       serviceProcessSchema,
     )
+    .superRefine((services, ctx) => {
+      for (const issue of dependencyIssues(services))
+        ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    })
     .default({}),
+  /** Saga store shared by the services (absent: the dashboard and `switchyard saga` have no sagas to show). */
+  sagas: sagasConfigSchema.optional(),
+  /** Event bus shared by the services. */
+  events: eventsConfigSchema.optional(),
+  /** The admin API, metrics and dashboard of `up`; `false` runs none. */
+  admin: z.union([z.literal(false), systemAdminConfigSchema]).default({ host: '127.0.0.1', port: 9000 }),
+  /**
+   * An xDS control plane (ADS over gRPC) that `up` runs beside the registry, serving its services
+   * to Envoy and proxyless gRPC clients; absent = none. Off loopback it needs `auth`.
+   */
+  xds: xdsServerOptionsSchema.optional(),
   /** Tracing and metrics for `up`'s embedded components, `OTEL_*` for services; absent = off. */
   telemetry: upTelemetrySchema.optional(),
 });

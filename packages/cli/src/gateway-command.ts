@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { describeRegistry, openDiscoverySource, type RegistryConfig } from '@switchyard/backends';
 import { type ConfigIssue, invalidConfig, isSwitchyardError } from '@switchyard/core';
-import { consulSource, createDiscoveryClient, type DiscoveryClient } from '@switchyard/discovery';
+import { createDiscoveryClient, type DiscoveryClient } from '@switchyard/discovery';
 import { createGateway, type Gateway, type GatewayInput, type GatewayOptions } from '@switchyard/gateway';
 import { parseDocument } from 'yaml';
 import { ExitCode } from './commands.ts';
 import { createJsonLogger, type JsonLogger } from './json-logger.ts';
 import { type LoadedConfig, loadConfigFile } from './load-config.ts';
 import { gatewayRateLimitStores } from './rate-limit-stores.ts';
+import { gatewayRolloutStores } from './rollout-stores.ts';
 import { type SystemTelemetry, startSystemTelemetry } from './system-telemetry.ts';
 import type { UpTelemetryConfig } from './telemetry-config.ts';
 
@@ -30,7 +32,7 @@ export const DEFAULT_ADMIN = { host: '127.0.0.1', port: 9901 } as const;
  */
 export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode> {
   const logger = createJsonLogger('switchyard-gateway', (line) => process.stdout.write(line));
-  let registryUrl: string | undefined;
+  let registryUrl: string | RegistryConfig | undefined;
   // The `telemetry:` section of the file read at start (changing it takes a restart).
   let telemetryConfig: UpTelemetryConfig | undefined;
   const read = (): GatewayOptions => {
@@ -97,17 +99,21 @@ export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode>
     // `/metrics`, so no separate metrics listener.
     if (telemetryConfig !== undefined) telemetry = await startSystemTelemetry({ ...telemetryConfig, metrics: false });
     discovery =
-      registryUrl === undefined ? undefined : createDiscoveryClient({ source: consulSource({ url: registryUrl }) });
+      registryUrl === undefined ? undefined : createDiscoveryClient({ source: await openDiscoverySource(registryUrl) });
     const input: GatewayInput = {
       options,
       discovery,
       logger,
       loadConfig: read,
       rateLimitStores: gatewayRateLimitStores(),
+      rolloutStores: gatewayRolloutStores(),
     };
     gateway = await createGateway(input);
     if (registryUrl !== undefined)
-      logger.info({ registry: registryUrl }, 'service routes resolve through the registry');
+      logger.info(
+        { registry: typeof registryUrl === 'string' ? registryUrl : describeRegistry(registryUrl) },
+        'service routes resolve through the registry',
+      );
     await stopped;
     await gateway.close();
     return ExitCode.Ok;
@@ -129,15 +135,15 @@ export async function runGateway(opts: GatewayCommandOptions): Promise<ExitCode>
  * else the `registry:` section of the file when it is written out (the Consul-compatible API
  * `switchyard up` serves there, or any Consul agent). Left out, there is none.
  */
-function registryFor(loaded: LoadedConfig, opts: GatewayCommandOptions): string | undefined {
+function registryFor(loaded: LoadedConfig, opts: GatewayCommandOptions): string | RegistryConfig | undefined {
   if (opts.registry !== undefined) return opts.registry;
   const fromEnv = process.env.SWITCHYARD_REGISTRY_URL;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   // The schema fills `registry` with defaults, so whether the file names one is read from the file.
   const written = parseDocument(readFileSync(loaded.path, 'utf8')).has('registry');
   if (!written) return undefined;
-  const { host, port } = loaded.config.registry;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // Any backend: the embedded registry's Consul API, Consul, etcd or Kubernetes.
+  return loaded.config.registry;
 }
 
 /** Paths of routes that need a registry: a registry `service`, or an aggregate (its calls go to services). */

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { isSwitchyardError } from '@switchyard/core';
+import { redactSecretValues } from '@switchyard/gateway';
 
 /** pino's numeric levels, so log shippers and `pino-pretty` read the lines as pino's own. */
 const levels = { info: 30, warn: 40, error: 50 } as const;
@@ -28,7 +29,10 @@ export function createJsonLogger(name: string, write: (line: string) => void): J
   const log = (level: keyof typeof levels) => (obj: Record<string, unknown>, msg: string) => {
     const fields: Record<string, unknown> = { ...obj };
     if (fields.err !== undefined) fields.err = serializeError(fields.err);
-    write(`${JSON.stringify({ level: levels[level], time: Date.now(), ...base, ...fields, msg })}\n`);
+    // Values the config declared secret (`${env:...}`, `${file:...}`) are masked in every line.
+    write(
+      `${redactSecretValues(JSON.stringify({ level: levels[level], time: Date.now(), ...base, ...fields, msg }))}\n`,
+    );
   };
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -57,7 +57,7 @@ describe('JSON Schema of switchyard.yaml', () => {
     assert.match(timeout, /"string"/);
     assert.match(timeout, /"number"/);
     const admin = gateway.properties?.admin as ObjectSchema;
-    assert.deepEqual(Object.keys(admin.properties ?? {}).sort(), ['host', 'port']);
+    assert.deepEqual(Object.keys(admin.properties ?? {}).sort(), ['auth', 'host', 'port']);
   });
 
   it('knows every key the example configs use, at the top level, in the gateway and in each route', () => {

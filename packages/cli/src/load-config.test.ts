@@ -32,8 +32,7 @@ describe('parseConfig', () => {
     assert.deepEqual(warnings, []);
     assert.equal(config.gateway.port, 0);
     assert.equal(config.gateway.routes[0]?.timeout, 5000);
-    assert.equal(config.registry.port, 8500);
-    assert.equal(config.registry.host, '127.0.0.1');
+    assert.deepEqual(config.registry, { backend: 'embedded', host: '127.0.0.1', port: 8500 });
     assert.equal(config.services.orders?.replicas, 2);
     assert.equal(config.startupTimeout, 30_000);
     assert.ok(Object.isFrozen(config.services.orders));

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type ConfigIssue, configIssues, deepFreeze, invalidConfig } from '@switchyard/core';
-import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import { type ConfigIssue, configIssues, deepFreeze, formatPath, invalidConfig } from '@switchyard/core';
+import { addSecretValues } from '@switchyard/gateway';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import { CONFIG_VERSION, type SwitchyardConfig, switchyardConfigSchema } from './config-schema.ts';
 import { substituteEnv } from './env-substitution.ts';
 import { cliError } from './errors.ts';
+import { collectSecretFields, redactSecrets } from './secrets.ts';
 
 /** A config file, validated, with the facts needed to resolve relative paths. */
 export interface LoadedConfig {
@@ -15,14 +17,27 @@ export interface LoadedConfig {
   readonly baseDir: string;
   /** Non-fatal notes, e.g. a newer minor version. */
   readonly warnings: readonly string[];
+  /**
+   * The config's secrets: values from `${env:...}` and `${file:...}` and values of secret-named
+   * fields (`token`, `password`, ...). Pass output through `redactSecrets(text, secrets)`.
+   */
+  readonly secrets: ReadonlySet<string>;
 }
 
 /**
- * Reads, substitutes `${ENV}`, version-checks and validates a `switchyard.yaml`.
+ * Reads, substitutes `${ENV}`, `${env:SECRET}` and `${file:path}` (relative to the file),
+ * version-checks and validates a `switchyard.yaml`. The secrets it finds are declared
+ * process-wide (`addSecretValues` of `@switchyard/gateway`), so the admin API and logs mask them.
  *
  * @throws SwitchyardError `SY_CLI_CONFIG_NOT_FOUND`, `SY_CLI_CONFIG_SYNTAX`, `SY_CLI_ENV_MISSING`,
- *   `SY_CLI_CONFIG_VERSION`, or `SY_CONFIG_INVALID` whose message lists every issue as
- *   `switchyard.yaml:14:5 gateway.routes[0].timeout: ...`
+ *   `SY_CLI_SECRET_FILE_UNREADABLE`, `SY_CLI_CONFIG_VERSION`, or `SY_CONFIG_INVALID` whose
+ *   message lists every issue as `switchyard.yaml:14:5 gateway.routes[0].timeout: ...` (secret
+ *   values in messages replaced by `[redacted]`)
+ * @example
+ * ```ts
+ * const loaded = loadConfigFile('switchyard.yaml');
+ * console.log(redactSecrets(JSON.stringify(loaded.config), loaded.secrets));
+ * ```
  */
 export function loadConfigFile(
   file: string,
@@ -38,15 +53,24 @@ export function loadConfigFile(
       details: { path },
     });
   }
-  return { ...parseConfig(text, path, env), path, baseDir: dirname(path) };
+  return { ...parseConfig(text, path, env, dirname(path)), path, baseDir: dirname(path) };
 }
 
-/** As {@link loadConfigFile}, from text; `source` names the file in messages. */
+/**
+ * As {@link loadConfigFile}, from text; `source` names the file in messages, `baseDir` is where
+ * `${file:...}` paths start.
+ *
+ * @example
+ * ```ts
+ * const { config, secrets } = parseConfig('version: 1\ngateway: { routes: [] }', 'inline.yaml', process.env, process.cwd());
+ * ```
+ */
 export function parseConfig(
   text: string,
   source: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): { config: Readonly<SwitchyardConfig>; warnings: string[] } {
+  baseDir: string = process.cwd(),
+): { config: Readonly<SwitchyardConfig>; warnings: string[]; secrets: ReadonlySet<string> } {
   const name = source.split(/[\\/]/).pop() ?? source;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
@@ -63,33 +87,63 @@ export function parseConfig(
   }
 
   const missing: string[] = [];
+  const unreadable: string[] = [];
+  const secrets = new Set<string>();
   visit(doc, {
-    Scalar(_key, node) {
+    Scalar(_key, node, ancestors) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
-      const result = substituteEnv(node.value, env);
-      for (const m of result.missing) missing.push(`${name}:${position(node, lines)} \${${m.name}} is not set`);
-      node.value = node.type === 'PLAIN' ? retype(result.value) : result.value;
+      const result = substituteEnv(node.value, env, { baseDir });
+      const at = `${name}:${position(node, lines)}`;
+      for (const m of result.missing) {
+        missing.push(`${at} \${${m.kind === undefined ? '' : `${m.kind}:`}${m.name}} is not set`);
+      }
+      for (const f of result.unreadable) {
+        unreadable.push(`${at} ${fieldPath(ancestors, node)}: cannot read \${file:${f.reference}}: ${f.reason}`);
+      }
+      for (const secret of result.secrets) secrets.add(secret);
+      // A secret stays a string: `${env:PIN}` holding 0123 must not turn into the number 123.
+      node.value = node.type === 'PLAIN' && result.secrets.length === 0 ? retype(result.value) : result.value;
     },
   });
+  if (unreadable.length > 0) {
+    throw cliError('SY_CLI_SECRET_FILE_UNREADABLE', unreadable.join('\n'), { details: { files: unreadable } });
+  }
   if (missing.length > 0) {
     throw cliError(
       'SY_CLI_ENV_MISSING',
-      `${missing.join('\n')}\n(set the variable, or give a default with \${NAME:-default})`,
+      `${missing.join('\n')}\n(set the variable, or give a default with \${NAME:-default}; \${env:NAME} is a secret and takes none)`,
       { details: { missing } },
     );
   }
 
   const data = doc.toJS() as unknown;
+  collectSecretFields(data, secrets);
+  addSecretValues(secrets);
   const warnings = checkVersion(data, doc, lines, name);
   const result = switchyardConfigSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const issues: ConfigIssue[] = configIssues(switchyardConfigSchema, result.error).map((issue) => ({
       path: `${name}:${locate(doc, issue.path, lines, issue.message.startsWith('unknown field'))} ${issue.path}`,
-      message: issue.message,
+      // zod quotes bad values ("got string \"...\""): a secret must not reach the message.
+      message: redactSecrets(issue.message, secrets),
     }));
     throw invalidConfig(issues, source);
   }
-  return { config: deepFreeze(result.data), warnings };
+  return { config: deepFreeze(result.data), warnings, secrets };
+}
+
+/** The config path (`gateway.admin.auth.tokens[0].token`) of a scalar, from its YAML ancestors. */
+function fieldPath(ancestors: readonly unknown[], node: Node): string {
+  const keys: Array<string | number> = [];
+  const chain = [...ancestors, node];
+  for (const [i, item] of chain.entries()) {
+    if (isPair(item)) keys.push(isScalar(item.key) ? String(item.key.value) : '?');
+    else if (isSeq(item)) {
+      const index = item.items.indexOf(chain[i + 1] as never);
+      if (index >= 0) keys.push(index);
+    }
+  }
+  return formatPath(keys);
 }
 
 /**

@@ -16,31 +16,32 @@ export function prefix(label: string, width: number, colour: boolean): string {
 }
 
 /**
- * Copies `stream` line by line to `write`, each line prefixed. A partial last line is flushed
- * when the stream ends, so nothing a crashing child printed is lost.
+ * Calls `onLine` for every line of `stream` (without the newline). A partial last line is
+ * flushed when the stream ends, so nothing a crashing child printed is lost.
+ *
+ * @example
+ * ```ts
+ * pipeLines(child.stdout, (line) => console.log(`orders-1 | ${line}`));
+ * ```
  */
-export function pipeLines(stream: Readable, linePrefix: string, write: (text: string) => void, keep?: string[]): void {
+export function pipeLines(stream: Readable, onLine: (line: string) => void): void {
   let buffered = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     buffered += chunk;
     let newline = buffered.indexOf('\n');
     while (newline !== -1) {
-      const line = buffered.slice(0, newline);
+      onLine(stripCr(buffered.slice(0, newline)));
       buffered = buffered.slice(newline + 1);
-      emit(line);
       newline = buffered.indexOf('\n');
     }
   });
   stream.on('end', () => {
-    if (buffered.length > 0) emit(buffered);
+    if (buffered.length > 0) onLine(stripCr(buffered));
     buffered = '';
   });
-  function emit(line: string) {
-    write(`${linePrefix}${line}\n`);
-    if (keep) {
-      keep.push(line);
-      if (keep.length > 20) keep.shift();
-    }
-  }
+}
+
+function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }

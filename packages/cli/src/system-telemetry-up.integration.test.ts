@@ -34,6 +34,7 @@ it('switchyard up: registry metrics on /metrics, OTLP endpoint passed to service
     'version: 1',
     `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
     'registry: { port: 0 }',
+    'admin: { port: 0 }',
     'gateway: { port: 0, routes: [{ path: /hello, service: hello }] }',
     `telemetry: { otlp: { endpoint: ${JSON.stringify(base)} }, metrics: { port: 0 } }`,
     'services:',

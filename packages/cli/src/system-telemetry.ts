@@ -5,6 +5,7 @@ import {
   createMetrics,
   type InstanceHealthView,
   metricsHandler,
+  type SpanStore,
   type SwitchyardMetrics,
   setGlobalMetrics,
   setupTelemetry,
@@ -18,6 +19,8 @@ export interface SystemTelemetry {
   readonly metricsUrl: string | undefined;
   /** `OTEL_*` variables every service instance gets. */
   readonly env: Readonly<Record<string, string>>;
+  /** Where the embedded components' spans are kept (and the admin API reads and adds to). */
+  readonly spanStore: SpanStore | undefined;
   /** Adds the registry's instances to `switchyard_registry_instances`. */
   watchRegistry(registry: Registry): void;
   /** Stops the listener, restores the global metrics, flushes and shuts down tracing. */
@@ -29,18 +32,26 @@ export interface SystemTelemetry {
  * metric handles are resolved once, from the global metrics): `setupTelemetry()` for tracing,
  * `createMetrics()` published with `setGlobalMetrics()`, and a `/metrics` listener.
  *
+ * `config` undefined is the admin API's embedded default (no `telemetry:` section): spans are
+ * kept in the span store only (no OTLP export, whatever `up`'s environment says), metrics are
+ * published for the admin API's `/metrics` without a listener of their own, and the instances
+ * get no `OTEL_*` from here (the admin API gives them its own URL).
+ *
  * @throws SwitchyardError `SY_CLI_METRICS_LISTEN_FAILED` when the metrics port cannot be bound,
  *   `SY_TELEMETRY_ALREADY_SET_UP` when this process already set telemetry up
  */
 export async function startSystemTelemetry(
-  config: UpTelemetryConfig,
+  given: UpTelemetryConfig | undefined,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<SystemTelemetry> {
-  const otlpBase = config.otlp?.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const embedded = given === undefined;
+  const config: UpTelemetryConfig = given ?? { serviceName: 'switchyard', samplingRatio: 1, metrics: false };
+  const otlpBase = embedded ? undefined : (config.otlp?.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const telemetry = setupTelemetry(
     {
       serviceName: config.serviceName,
       samplingRatio: config.samplingRatio,
+      ...(embedded ? { exporters: { otlp: false } } : {}),
       ...(config.otlp ? { exporters: { otlp: { endpoint: tracesUrl(config.otlp.endpoint) } } } : {}),
     },
     env,
@@ -79,6 +90,7 @@ export async function startSystemTelemetry(
   return {
     metricsUrl,
     env: otlpBase ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpBase } : {},
+    spanStore: telemetry.spanStore,
     watchRegistry(registry) {
       sources.push(metrics.discovery.addInstanceSource(() => registryInstances(registry)));
     },

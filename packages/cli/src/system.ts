@@ -1,20 +1,22 @@
 import { mkdirSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { formatDuration } from '@switchyard/core';
-import {
-  createDiscoveryClient,
-  createRegistry,
-  createRegistryServer,
-  type Registry,
-  type RegistryServer,
-  registrySource,
-} from '@switchyard/discovery';
+import { createDiscoveryClient, type Registry } from '@switchyard/discovery';
 import { createGateway, type Gateway } from '@switchyard/gateway';
-import { type ManagedInstance, type OutputOptions, startInstance } from './child-process.ts';
-import { cliError } from './errors.ts';
+import { createXdsServer, registrySnapshotSource, type XdsServer, type XdsServerOptions } from '@switchyard/mesh';
+import { createRedRecorder } from './admin/red-recorder.ts';
+import { registryServices } from './admin/registry-services.ts';
+import { startUpAdmin, type UpAdmin } from './admin/up-admin.ts';
+import type { ManagedInstance } from './child-process.ts';
+import type { SwitchyardConfig } from './config-schema.ts';
 import type { LoadedConfig } from './load-config.ts';
 import { gatewayRateLimitStores } from './rate-limit-stores.ts';
+import { gatewayRolloutStores } from './rollout-stores.ts';
 import { renderTable, type StatusRow } from './status-table.ts';
+import type { InstanceState, Supervisor } from './supervisor.ts';
+import { createSupervisorLog, type LogFormat } from './supervisor-log.ts';
+import { createSystemSupervisor, statusRows } from './supervisor-system.ts';
+import { instanceBackendEnv, type SystemRegistry, startSystemRegistry } from './system-registry.ts';
 import { type SystemTelemetry, startSystemTelemetry } from './system-telemetry.ts';
 
 /** Where the supervisor prints. */
@@ -23,6 +25,8 @@ export interface SystemOutput {
   readonly write: (text: string) => void;
   /** Colour service prefixes (on for a terminal). */
   readonly colour: boolean;
+  /** `text` (prefixed lines) or `json` (one object per line). @default "text" */
+  readonly logFormat?: LogFormat | undefined;
 }
 
 /** What a started system exposes: its URLs and its instances. */
@@ -31,10 +35,17 @@ export interface RunningSystem {
   readonly gatewayUrl: string;
   /** `http://host:port/metrics` of the embedded components, when `telemetry.metrics` serves one. */
   readonly metricsUrl?: string | undefined;
+  /** `http://host:port` of the admin API (and dashboard), unless `admin: false`. */
+  readonly adminUrl?: string | undefined;
+  /** `host:port` of the xDS server (a gRPC bootstrap's `server_uri`), with an `xds:` section. */
+  readonly xdsAddress?: string | undefined;
   readonly dataDir: string;
+  /** The current process of every instance (a restarted instance has a new one). */
   readonly instances: readonly ManagedInstance[];
   /** The status table rows at the moment everything turned healthy. */
   readonly rows: readonly StatusRow[];
+  /** A snapshot of every instance: pid, restarts, state, last exit. */
+  instanceStates(): InstanceState[];
   /** Stops every instance (SIGTERM, then SIGKILL after `shutdownTimeout`), the gateway and the registry. */
   stop(): Promise<void>;
 }
@@ -45,21 +56,22 @@ export interface RunningSystem {
  * instance's health check passes in the registry.
  *
  * @throws SwitchyardError `SY_CLI_SERVICE_FAILED` when an instance exits during start-up (with its
- *   last output), `SY_CLI_STARTUP_TIMEOUT` when not all are healthy in time; everything already
+ *   last output), `SY_CLI_CRASH_LOOP` when one crash-loops during start-up under the `always`
+ *   restart policy, `SY_CLI_STARTUP_TIMEOUT` when not all are healthy in time; everything already
  *   started is stopped before the error is thrown
  */
 export async function startSystem(loaded: LoadedConfig, output: SystemOutput): Promise<RunningSystem> {
   const { config, baseDir } = loaded;
   const started = Date.now();
-  const say = (line: string) => output.write(`${line}\n`);
   const cleanups: Array<() => Promise<void>> = [];
-  const instances: ManagedInstance[] = [];
+  let supervisor: Supervisor | undefined;
   let stopped = false;
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(instances.map((i) => i.stop(config.shutdownTimeout)));
+    // Dependents first, then what they depend on; nothing restarts from here on.
+    await supervisor?.stop();
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
 
@@ -68,103 +80,133 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
     mkdirSync(dataDir, { recursive: true });
     // First, so the registry and gateway built below record into the real metrics and tracer.
     let telemetry: SystemTelemetry | undefined;
-    if (config.telemetry !== undefined) {
+    // With the admin API on, traces are kept for it even without a `telemetry:` section.
+    if (config.telemetry !== undefined || config.admin !== false) {
       const started = await startSystemTelemetry(config.telemetry);
       telemetry = started;
       cleanups.push(() => started.close());
     }
-    // Registrations persist in the data directory, so a restarted supervisor keeps them.
-    const registry: Registry = createRegistry({ dataFile: join(dataDir, 'registry.db') });
-    cleanups.push(async () => registry.close());
-    const registryServer: RegistryServer = await createRegistryServer({
-      registry,
-      host: config.registry.host,
-      port: config.registry.port,
+    // The registry `registry:` names: embedded (served here) or external (consul, etcd: no server
+    // here; `registry` is then a mirror of it for the supervisor, status table and admin API).
+    const systemRegistry: SystemRegistry = await startSystemRegistry({
+      config: config.registry,
+      dataDir,
+      services: [
+        ...new Set([
+          ...Object.keys(config.services),
+          ...config.gateway.routes.flatMap((route) => (route.service === undefined ? [] : [route.service])),
+        ]),
+      ],
     });
-    cleanups.push(() => registryServer.close());
+    cleanups.push(() => systemRegistry.close());
+    const registry: Registry = systemRegistry.registry;
+    // With `xds:`, Envoy and proxyless gRPC clients follow the same registry.
+    let xds: XdsServer | undefined;
+    if (config.xds !== undefined) {
+      // The section was validated with the server's own schema; drop the keys it left undefined.
+      const options = Object.fromEntries(Object.entries(config.xds).filter(([, v]) => v !== undefined));
+      const server = await createXdsServer({
+        ...(options as Omit<XdsServerOptions, 'source'>),
+        source: registrySnapshotSource(registry),
+      });
+      xds = server;
+      cleanups.push(() => server.close());
+    }
+    const registryUrl = systemRegistry.instanceUrl;
+    const backendEnv = instanceBackendEnv(config, dataDir);
     telemetry?.watchRegistry(registry);
 
-    const discovery = createDiscoveryClient({ source: registrySource(registry) });
+    const discovery = createDiscoveryClient({ source: systemRegistry.source });
     cleanups.push(async () => discovery.close());
+    const red = config.admin === false ? undefined : createRedRecorder();
     const gateway: Gateway = await createGateway({
       options: config.gateway,
       discovery,
       rateLimitStores: gatewayRateLimitStores(),
+      rolloutStores: gatewayRolloutStores(),
+      ...(red === undefined ? {} : { onResponse: red.record }),
     });
     cleanups.push(() => gateway.close());
+    const admin: UpAdmin | undefined = await startUpAdmin({
+      config,
+      dataDir,
+      gatewayUrl: gateway.url,
+      registryUrl,
+      startedAt: started,
+      gateway: gateway.admin,
+      services: registryServices(registry),
+      supervisor: (id) => supervisor?.instanceStates().find((i) => i.id === id),
+      red,
+      spanStore: telemetry?.spanStore,
+      log: (line) =>
+        createSupervisorLog({ format: output.logFormat ?? 'text', write: output.write }).log('error', line),
+    });
+    if (admin !== undefined) cleanups.push(() => admin.close());
 
-    const specs = Object.entries(config.services).flatMap(([service, svc]) =>
-      Array.from({ length: svc.replicas }, (_, i) => {
-        const id = `${service}-${i + 1}`;
-        const argv = typeof svc.command === 'string' ? svc.command.split(/\s+/) : [...svc.command];
-        return {
-          service,
-          id,
-          argv,
-          cwd: svc.cwd ? resolve(baseDir, svc.cwd) : baseDir,
-          env: {
-            // With `telemetry:`: OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME; the service's `env` wins.
-            ...(telemetry ? { ...telemetry.env, OTEL_SERVICE_NAME: service } : {}),
-            ...svc.env,
-            PORT: '0',
-            SWITCHYARD_HOST: '127.0.0.1',
-            SWITCHYARD_SERVICE_NAME: service,
-            SWITCHYARD_INSTANCE_ID: id,
-            SWITCHYARD_REGISTRY_URL: registryServer.url,
-            SWITCHYARD_DATA_DIR: dataDir,
-          },
-        };
-      }),
-    );
-    const io: OutputOptions = {
+    const { supervisor: created, log } = createSystemSupervisor({
+      config,
+      baseDir,
+      registry,
       write: output.write,
       colour: output.colour,
-      labelWidth: Math.max(10, ...specs.map((s) => s.id.length)),
-    };
-    say(`switchyard: starting ${config.name}: registry ${registryServer.url}, gateway ${gateway.url}`);
-    for (const spec of specs) {
-      const instance = startInstance(spec, io);
-      instances.push(instance);
-      say(`switchyard: started ${spec.id} (pid ${instance.pid ?? '-'}): ${spec.argv.join(' ')}`);
-    }
-
-    await waitHealthy(registry, instances, config.startupTimeout);
-
-    const rows: StatusRow[] = instances.map((instance) => {
-      const entry = registry.service(instance.spec.id);
-      return {
-        service: instance.spec.service,
-        instance: instance.spec.id,
-        url: entry ? `http://${entry.Address}:${entry.Port}` : '-',
-        status: 'passing',
-      };
+      logFormat: output.logFormat,
+      env: (service, id, own) => ({
+        // With `telemetry:`: OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME; the service's `env` wins.
+        ...(telemetry ? { ...telemetry.env, OTEL_SERVICE_NAME: service } : {}),
+        // Embedded tracing: the instances export their spans to the admin API.
+        ...admin?.childEnv,
+        ...own,
+        PORT: '0',
+        SWITCHYARD_HOST: '127.0.0.1',
+        SWITCHYARD_SERVICE_NAME: service,
+        SWITCHYARD_INSTANCE_ID: id,
+        SWITCHYARD_REGISTRY_URL: registryUrl,
+        // With `registry.acl`, instances register with its first write token.
+        ...registryTokenEnv(config.registry),
+        SWITCHYARD_DATA_DIR: dataDir,
+        ...backendEnv,
+      }),
     });
-    const firstRoute = config.gateway.routes[0];
-    say('');
-    say(`switchyard: ${config.name} is up in ${formatDuration(Date.now() - started)}`);
-    say('');
-    say(renderTable(rows));
-    say('');
-    say(`  gateway   ${gateway.url}`);
-    say(`  registry  ${registryServer.url}  (Consul-compatible API)`);
-    if (telemetry?.metricsUrl) say(`  metrics   ${telemetry.metricsUrl}`);
-    if (firstRoute) say(`\n  try: curl -s ${gateway.url}${firstRoute.path}`);
-    say('\n  Ctrl-C stops everything.');
+    supervisor = created;
+    log.log('info', `starting ${config.name}: registry ${systemRegistry.description}, gateway ${gateway.url}`);
+    await created.start();
 
-    for (const instance of instances) {
-      instance.exited.then((exit) => {
-        if (!exit.requested && !stopped)
-          say(`switchyard: ${instance.spec.id} exited (${describeExit(exit)}); it is no longer served`);
-      });
-    }
+    const rows = statusRows(created, registry);
+    const firstRoute = config.gateway.routes[0];
+    const summary = [
+      '',
+      `switchyard: ${config.name} is up in ${formatDuration(Date.now() - started)}`,
+      '',
+      renderTable(rows),
+      '',
+      `  gateway   ${gateway.url}`,
+      `  registry  ${systemRegistry.description}`,
+      ...(telemetry?.metricsUrl ? [`  metrics   ${telemetry.metricsUrl}`] : []),
+      ...(admin ? [`  admin     ${admin.url}`, `  dashboard ${admin.url}/`] : []),
+      ...(xds ? [`  xds       ${xds.address}  (ADS, xDS v3)`] : []),
+      ...(firstRoute ? [`\n  try: curl -s ${gateway.url}${firstRoute.path}`] : []),
+      '\n  Ctrl-C stops everything.',
+    ];
+    log.block(summary.join('\n'), {
+      gateway: gateway.url,
+      registry: registryUrl,
+      ...(admin ? { admin: admin.url } : {}),
+      ...(xds ? { xds: xds.address } : {}),
+      instances: created.instanceStates(),
+    });
 
     return {
-      registryUrl: registryServer.url,
+      registryUrl,
       gatewayUrl: gateway.url,
       metricsUrl: telemetry?.metricsUrl,
+      adminUrl: admin?.url,
+      xdsAddress: xds?.address,
       dataDir,
-      instances,
+      get instances() {
+        return created.instances();
+      },
       rows,
+      instanceStates: () => created.instanceStates(),
       stop,
     };
   } catch (err) {
@@ -173,56 +215,9 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
   }
 }
 
-function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
-  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-}
-
-/** Resolves once every instance's id is registered with passing checks; rejects on a crash or timeout. */
-function waitHealthy(registry: Registry, instances: readonly ManagedInstance[], timeoutMs: number): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const pending = new Set(instances.map((i) => i.spec.id));
-    let done = false;
-    const finish = (err?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      subscription.dispose();
-      if (err) reject(err);
-      else resolvePromise();
-    };
-    const check = () => {
-      for (const instance of instances) {
-        const id = instance.spec.id;
-        if (
-          pending.has(id) &&
-          registry.instances(instance.spec.service, { passing: true }).some((h) => h.Service.ID === id)
-        )
-          pending.delete(id);
-      }
-      if (pending.size === 0) finish();
-    };
-    const subscription = registry.onChange(check);
-    const timer = setTimeout(() => {
-      finish(
-        cliError(
-          'SY_CLI_STARTUP_TIMEOUT',
-          `not healthy within ${formatDuration(timeoutMs)}: ${[...pending].join(', ')} (raise startupTimeout, or check the service logs above)`,
-          { details: { pending: [...pending] } },
-        ),
-      );
-    }, timeoutMs);
-    for (const instance of instances) {
-      instance.exited.then((exit) => {
-        if (done) return;
-        finish(
-          cliError(
-            'SY_CLI_SERVICE_FAILED',
-            `${instance.spec.id} exited during start-up (${describeExit(exit)}). Last output:\n    ${instance.recentOutput.join('\n    ') || '(none)'}`,
-            { details: { instance: instance.spec.id, code: exit.code, signal: exit.signal } },
-          ),
-        );
-      });
-    }
-    check();
-  });
+/** `SWITCHYARD_REGISTRY_TOKEN` for instances when the embedded registry has an ACL: its first write token. */
+function registryTokenEnv(registry: SwitchyardConfig['registry']): Record<string, string> {
+  if (registry.backend !== 'embedded' || registry.acl === undefined) return {};
+  const writer = registry.acl.tokens.find((entry) => entry.policy === 'write');
+  return writer === undefined ? {} : { SWITCHYARD_REGISTRY_TOKEN: writer.token };
 }

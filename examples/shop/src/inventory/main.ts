@@ -1,19 +1,19 @@
 /**
  * Entry point of the inventory service, run by `switchyard up` as `node src/inventory/main.ts`.
  * Environment: `PORT`, `SWITCHYARD_REGISTRY_URL`, `SWITCHYARD_INSTANCE_ID`, `SWITCHYARD_HOST`
- * (read by `startService`) and `SWITCHYARD_DATA_DIR`. Instances share one database file, and
- * each is a member of the bus group `inventory`, which commits approved orders' reservations.
+ * (read by `startService`), `SWITCHYARD_DATA_DIR` and `SWITCHYARD_EVENT_BUS` (default
+ * `sqlite:<dataDir>/bus.sqlite`). Instances share one database file, and each is a member of
+ * the bus group `inventory`, which commits approved orders' reservations.
  */
-import { join } from 'node:path';
-import { createSqliteEventBus, type Subscription } from '@switchyard/saga';
-import { busFileName } from '../events.ts';
+import { openEventBus } from '@switchyard/backends';
+import type { Subscription } from '@switchyard/saga';
 import { runShopService } from '../run-service.ts';
 import { createInventoryApp, instanceIdHeader } from './app.ts';
 import { subscribeCommitOnApproval } from './order-approved.ts';
 
-await runShopService('inventory', (db, { instanceId, dataDir }) => {
+await runShopService('inventory', async (db, { instanceId, dataDir, backends }) => {
   const app = createInventoryApp(db, { instanceId });
-  const bus = createSqliteEventBus({ path: join(dataDir, busFileName) });
+  const bus = await openEventBus(backends.eventBus, { baseDir: dataDir, field: 'SWITCHYARD_EVENT_BUS' });
   let subscription: Subscription | undefined;
   return {
     app,

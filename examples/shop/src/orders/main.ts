@@ -4,30 +4,34 @@
  * (read by `startService`), `SWITCHYARD_DATA_DIR`, and the `ORDERS_*` settings of
  * `resolveOrdersSettings` (lease, poll, response wait, step timeout, public path).
  *
- * Besides `orders.sqlite` (orders, outbox, call log) it opens, in the data directory,
- * `orders-sagas.sqlite` (the saga store every orders instance shares) and `bus.sqlite` (the
- * event log shared with inventory and payments).
+ * Besides `orders.sqlite` (orders, outbox, call log) it opens the saga store every orders
+ * instance shares (`SWITCHYARD_SAGA_STORE`: `sqlite:` or `postgres://`; default
+ * `<dataDir>/orders-sagas.sqlite`) and the event bus shared with inventory and payments
+ * (`SWITCHYARD_EVENT_BUS`: `sqlite:`, `nats://` or `amqp://`; default `<dataDir>/bus.sqlite`).
+ * The outbox stays in `orders.sqlite`, in the same transaction as the order; its relay publishes
+ * to whichever bus that is. Inventory and payments are discovered in the registry of
+ * `SWITCHYARD_REGISTRY_URL` (the Consul API, or etcd).
  */
-import { join } from 'node:path';
+import { openDiscoverySource, openEventBus, openSagaStore } from '@switchyard/backends';
 import { createHttpClient, type InstanceSource } from '@switchyard/client';
-import { consulSource, createDiscoveryClient } from '@switchyard/discovery';
-import { createSqliteEventBus, createSqliteSagaStore } from '@switchyard/saga';
-import { busFileName } from '../events.ts';
+import { createDiscoveryClient } from '@switchyard/discovery';
 import { resolveOrdersSettings } from '../options.ts';
 import { runShopService } from '../run-service.ts';
 import { staticSource } from '../static-source.ts';
 import { createOrdersApp } from './app.ts';
 
-await runShopService('orders', (db, { env, dataDir, instanceId }) => {
+await runShopService('orders', async (db, { env, dataDir, instanceId, backends }) => {
   const settings = resolveOrdersSettings(env);
   const discovery =
     settings.registryUrl === undefined
       ? undefined
-      : createDiscoveryClient({ source: consulSource({ url: settings.registryUrl }) });
+      : createDiscoveryClient({
+          source: await openDiscoverySource(settings.registryUrl, { field: 'SWITCHYARD_REGISTRY_URL' }),
+        });
   const source: InstanceSource = discovery ?? staticSource(settings.staticUrls);
   const client = createHttpClient({ discovery: source, timeout: settings.stepTimeout });
-  const sagaStore = createSqliteSagaStore({ path: join(dataDir, 'orders-sagas.sqlite') });
-  const bus = createSqliteEventBus({ path: join(dataDir, busFileName) });
+  const sagaStore = await openSagaStore(backends.sagaStore, { baseDir: dataDir, field: 'SWITCHYARD_SAGA_STORE' });
+  const bus = await openEventBus(backends.eventBus, { baseDir: dataDir, field: 'SWITCHYARD_EVENT_BUS' });
   const app = createOrdersApp(db, {
     sagaStore,
     client,
