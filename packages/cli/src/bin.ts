@@ -131,6 +131,10 @@ mesh
   .option('--field-manager <name>', 'field manager for --apply (default: switchyard)')
   .option('--force', 'with --apply: take over fields other managers own')
   .option('--dry-run <mode>', 'with --apply: "server" validates and admits without storing')
+  .option(
+    '--rollouts [admin-url]',
+    "rolled-out routes get the running gateway's current rollout weights (admin API; default: from the config)",
+  )
   .action(async (opts: MeshIstioOptions) => {
     process.exitCode = await runMeshIstio(opts);
   });

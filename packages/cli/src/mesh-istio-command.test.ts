@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { validateIstioResources } from '@switchyard/mesh';
 import { parse, parseAllDocuments } from 'yaml';
 import type { CommandIo } from './mesh-envoy-command.ts';
-import { MeshIstioExit, type MeshIstioOptions, runMeshIstio } from './mesh-istio-command.ts';
+import { MeshIstioExit, type MeshIstioIo, type MeshIstioOptions, runMeshIstio } from './mesh-istio-command.ts';
 
 const shopConfig = fileURLToPath(new URL('../../../examples/shop/switchyard.yaml', import.meta.url));
 
@@ -197,5 +197,238 @@ describe('switchyard mesh istio', () => {
       assert.equal(out, '');
       assert.match(err, message);
     }
+  });
+});
+
+/** A rollout as `GET /admin/rollouts` lists it. */
+function rolloutView(name: string, route: string, phase: string, canaryWeight: number, step = 1) {
+  return {
+    name,
+    route,
+    stable: 'v1',
+    canary: 'v2',
+    strategy: 'canary',
+    steps: [10, 25, 50, 100],
+    phase,
+    step: phase === 'idle' ? -1 : step,
+    canaryWeight,
+    ...(phase === 'idle'
+      ? {}
+      : {
+          split: [
+            { subset: 'v1', weight: 100 - canaryWeight },
+            { subset: 'v2', weight: canaryWeight },
+          ],
+        }),
+    version: 3,
+    controller: false,
+    history: [],
+  };
+}
+
+/** Runs the command with `fetch` answered by `answer` (or failing when it is an Error); records the requests. */
+async function runWithAdmin(
+  opts: Partial<MeshIstioOptions>,
+  answer: { status: number; body: unknown } | Error,
+  env: Record<string, string> = {},
+) {
+  let out = '';
+  let err = '';
+  const requests: { url: string; authorization: string | null }[] = [];
+  const io: MeshIstioIo = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    env,
+    fetch: async (input, init) => {
+      requests.push({ url: String(input), authorization: new Headers(init?.headers).get('authorization') });
+      if (answer instanceof Error) throw answer;
+      return new Response(JSON.stringify(answer.body), { status: answer.status });
+    },
+  };
+  const code = await runMeshIstio({ config: shopConfig, ...opts }, io);
+  return { code, out, err, requests };
+}
+
+describe('switchyard mesh istio --rollouts', () => {
+  const host = 'orders.shop.svc.cluster.local';
+  const routesOf = (out: string) => {
+    const [first] = parseAllDocuments(out).map((d) => d.toJSON() as Resource);
+    assert.equal(first?.kind, 'VirtualService');
+    // biome-ignore lint/suspicious/noExplicitAny: untyped Istio JSON
+    return (first as Resource).spec.http.map((h: any) => [h.name, h.route]);
+  };
+
+  it("gives a rolled-out route the rollout's current weights, keeps its matches, leaves idle rollouts as configured", async (t) => {
+    const file = join(tempDir(t), 'switchyard.yaml');
+    writeFileSync(file, trafficConfig);
+    const { code, out, err, requests } = await runWithAdmin(
+      { config: file, namespace: 'shop', rollouts: 'http://gw-admin.internal:9901/' },
+      {
+        status: 200,
+        body: {
+          rollouts: [
+            rolloutView('orders', '/api/orders', 'progressing', 25),
+            rolloutView('v2', '/v2/orders', 'idle', 0),
+          ],
+        },
+      },
+      { SWITCHYARD_ADMIN_TOKEN: 'read-token-0123456789' },
+    );
+    assert.equal(code, MeshIstioExit.Ok, err);
+    assert.deepEqual(requests, [
+      { url: 'http://gw-admin.internal:9901/admin/rollouts', authorization: 'Bearer read-token-0123456789' },
+    ]);
+    assert.equal(
+      err,
+      'rollout orders: route /api/orders at v1 75%, v2 25% (progressing, step 2 of 4, version 3)\n',
+      'one note per rollout applied, on stderr',
+    );
+    const resources = parseAllDocuments(out).map((d) => d.toJSON() as Resource);
+    assert.deepEqual(validateIstioResources(resources), []);
+    assert.deepEqual(routesOf(out), [
+      ['/api/orders-match-0', [{ destination: { host, subset: 'v2' } }]],
+      [
+        '/api/orders',
+        [
+          { destination: { host, subset: 'v1' }, weight: 75 },
+          { destination: { host, subset: 'v2' }, weight: 25 },
+        ],
+      ],
+      ['/v2/orders', [{ destination: { host, subset: 'v2' } }]],
+      ['default', [{ destination: { host } }]],
+    ]);
+  });
+
+  it('turns a fixed subset into the split, and exports promoted (canary 100) and aborted (stable 100) as valid weights', async (t) => {
+    const file = join(tempDir(t), 'switchyard.yaml');
+    writeFileSync(file, trafficConfig);
+    const { code, out, err } = await runWithAdmin(
+      { config: file, namespace: 'shop', rollouts: 'http://127.0.0.1:9901' },
+      {
+        status: 200,
+        body: {
+          rollouts: [
+            rolloutView('orders', '/api/orders', 'promoted', 100, 3),
+            { ...rolloutView('v2', '/v2/orders', 'aborted', 0, 0), stable: 'v2', canary: 'v1' },
+          ],
+        },
+      },
+    );
+    assert.equal(code, MeshIstioExit.Ok, err);
+    assert.deepEqual(validateIstioResources(parseAllDocuments(out).map((d) => d.toJSON() as Resource)), []);
+    const routes = routesOf(out);
+    assert.deepEqual(routes[1], [
+      '/api/orders',
+      [
+        { destination: { host, subset: 'v1' }, weight: 0 },
+        { destination: { host, subset: 'v2' }, weight: 100 },
+      ],
+    ]);
+    assert.deepEqual(routes[2], [
+      '/v2/orders',
+      [
+        { destination: { host, subset: 'v1' }, weight: 100 },
+        { destination: { host, subset: 'v2' }, weight: 0 },
+      ],
+    ]);
+    assert.match(err, /rollout orders: route \/api\/orders at v1 0%, v2 100% \(promoted, step 4 of 4, version 3\)/);
+  });
+
+  it('finds the admin API in the config without a URL (gateway.admin when admin is false)', async (t) => {
+    const file = join(tempDir(t), 'switchyard.yaml');
+    writeFileSync(
+      file,
+      trafficConfig.replace('gateway:\n', 'admin: false\ngateway:\n  admin:\n    host: 127.0.0.1\n    port: 9911\n'),
+    );
+    const { code, err, requests } = await runWithAdmin(
+      { config: file, rollouts: true },
+      {
+        status: 200,
+        body: { rollouts: [] },
+      },
+    );
+    assert.equal(code, MeshIstioExit.Ok, err);
+    assert.deepEqual(
+      requests.map((r) => r.url),
+      ['http://127.0.0.1:9911/admin/rollouts'],
+    );
+  });
+
+  it('exits 1 naming the rollout when the gateway rolls out a route the config does not have', async (t) => {
+    const file = join(tempDir(t), 'switchyard.yaml');
+    writeFileSync(file, trafficConfig);
+    const { code, out, err } = await runWithAdmin(
+      { config: file, rollouts: 'http://127.0.0.1:9901' },
+      { status: 200, body: { rollouts: [rolloutView('carts', 'carts', 'progressing', 10, 0)] } },
+    );
+    assert.equal(code, MeshIstioExit.Invalid);
+    assert.equal(out, '');
+    assert.match(
+      err,
+      /the gateway's rollouts do not fit .*switchyard\.yaml:\n {2}rollouts\.carts\.route: the gateway rolls out route "carts", which has no Istio route here \(is -c the config that gateway runs\?\)/,
+    );
+  });
+
+  it('exits 1 naming an unknown subset when the rollout moves a subset the config lacks', async (t) => {
+    const file = join(tempDir(t), 'switchyard.yaml');
+    writeFileSync(file, trafficConfig);
+    const view = rolloutView('orders', '/api/orders', 'progressing', 25);
+    const { code, err } = await runWithAdmin(
+      { config: file, rollouts: 'http://127.0.0.1:9901' },
+      {
+        status: 200,
+        body: {
+          rollouts: [
+            {
+              ...view,
+              canary: 'v3',
+              split: [
+                { subset: 'v1', weight: 75 },
+                { subset: 'v3', weight: 25 },
+              ],
+            },
+          ],
+        },
+      },
+    );
+    assert.equal(code, MeshIstioExit.Invalid);
+    assert.match(err, /istio\.traffic\./);
+    assert.match(err, /unknown subset "v3" of orders \(known: v1, v2\)/);
+  });
+
+  it('exits 1 when the admin API is unreachable or refuses, 2 for a --rollouts that is not a URL', async (t) => {
+    const file = join(tempDir(t), 'switchyard.yaml');
+    writeFileSync(file, trafficConfig);
+    const down = await runWithAdmin(
+      { config: file, rollouts: 'http://127.0.0.1:9' },
+      new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') }),
+    );
+    assert.equal(down.code, MeshIstioExit.Invalid);
+    assert.equal(down.out, '');
+    assert.match(
+      down.err,
+      /^error SY_CLI_ADMIN_UNREACHABLE: cannot reach the admin API at http:\/\/127\.0\.0\.1:9 \(connect ECONNREFUSED/,
+    );
+    assert.match(down.err, /or pass --rollouts <admin-url> of the one running/);
+
+    const refused = await runWithAdmin(
+      { config: file, rollouts: 'http://127.0.0.1:9901' },
+      {
+        status: 401,
+        body: { error: { code: 'SY_GATEWAY_ADMIN_UNAUTHORIZED', message: 'a bearer token is required' } },
+      },
+    );
+    assert.equal(refused.code, MeshIstioExit.Invalid);
+    assert.match(refused.err, /error SY_GATEWAY_ADMIN_UNAUTHORIZED: a bearer token is required\n/);
+    assert.match(refused.err, /SWITCHYARD_ADMIN_TOKEN/);
+
+    const bad = await runWithAdmin({ config: file, rollouts: 'gw-admin:9901' }, { status: 200, body: {} });
+    assert.equal(bad.code, MeshIstioExit.Usage);
+    assert.match(bad.err, /--rollouts: expected the admin API URL of a running gateway/);
+    assert.equal(bad.requests.length, 0);
   });
 });

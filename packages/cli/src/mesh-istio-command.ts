@@ -11,6 +11,14 @@ import {
   toIstioJson,
   toIstioYaml,
 } from '@switchyard/mesh';
+import {
+  AdminCallFailure,
+  type AdminCommandIo,
+  AdminUsageError,
+  adminBaseUrl,
+  answerError,
+  callAdmin,
+} from './admin-client.ts';
 import type { SwitchyardConfig } from './config-schema.ts';
 import { loadConfigFile } from './load-config.ts';
 import { meshConfigFromSwitchyard } from './mesh-config-from-switchyard.ts';
@@ -45,9 +53,26 @@ export interface MeshIstioOptions {
   readonly force?: boolean;
   /** Only `server`: the API server checks and admits the objects without storing them. */
   readonly dryRun?: string;
+  /**
+   * `--rollouts [admin-url]`: read the rollouts of a running gateway from its admin API and give
+   * each rolled-out route the rollout's current weights. `true` (the flag without a URL) finds
+   * the admin API in the config, as `switchyard rollout` does.
+   */
+  readonly rollouts?: string | boolean;
 }
 
-const processIo: CommandIo = {
+/**
+ * Where `switchyard mesh istio` prints; with `--rollouts`, also how it calls the admin API
+ * (`fetch`, and `env` for `SWITCHYARD_ADMIN_TOKEN`). Replaced in tests.
+ */
+export interface MeshIstioIo extends CommandIo {
+  /** @default the global `fetch` */
+  readonly fetch?: typeof fetch;
+  /** @default `process.env` */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+const processIo: MeshIstioIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
@@ -61,13 +86,22 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * `validateIstioResources`; printed as multi-document YAML (or a JSON List), written one file per
  * resource with `--out`, or applied to a cluster by server-side apply with `--apply`.
  *
- * @returns 0 when valid (and applied), 1 with every issue or failed object, 2 for bad flags or config
+ * With `--rollouts`, the weights of every route a running gateway is rolling out come from its
+ * admin API (`GET /admin/rollouts`) instead of the file: the route's split becomes the
+ * rollout's stable and canary weights in force (promoted: canary 100; aborted or rolled back:
+ * stable 100), its matches, mirror, timeout and retries stay as configured. Rollouts never
+ * started leave the configured traffic. Run it after each step (from CI, with `--apply`) and
+ * the mesh follows the same plan as the gateway.
+ *
+ * @returns 0 when valid (and applied), 1 with every issue or failed object (or an admin API
+ *   that cannot be read, or rolls out a route the file lacks), 2 for bad flags or config
  * @example
  * ```ts
  * process.exitCode = await runMeshIstio({ config: 'switchyard.yaml', namespace: 'shop', mtls: true });
+ * process.exitCode = await runMeshIstio({ config: 'switchyard.yaml', rollouts: 'http://127.0.0.1:9901', apply: true });
  * ```
  */
-export async function runMeshIstio(opts: MeshIstioOptions, io: CommandIo = processIo): Promise<MeshIstioExit> {
+export async function runMeshIstio(opts: MeshIstioOptions, io: MeshIstioIo = processIo): Promise<MeshIstioExit> {
   const usage = (message: string) => {
     io.err(`error: ${message}\n`);
     return MeshIstioExit.Usage;
@@ -93,6 +127,11 @@ export async function runMeshIstio(opts: MeshIstioOptions, io: CommandIo = proce
     );
   }
   if (opts.apply === true && opts.out !== undefined) return usage('give either --apply or --out, not both');
+  if (typeof opts.rollouts === 'string' && !/^https?:\/\/[^/]/.test(opts.rollouts)) {
+    return usage(
+      `--rollouts: expected the admin API URL of a running gateway, such as http://127.0.0.1:9901, got ${JSON.stringify(opts.rollouts)}`,
+    );
+  }
   let gatewayAccount: { namespace?: string; name: string } | undefined;
   if (opts.gatewayServiceAccount !== undefined) {
     const [first, second, ...rest] = opts.gatewayServiceAccount.split('/');
@@ -129,6 +168,25 @@ export async function runMeshIstio(opts: MeshIstioOptions, io: CommandIo = proce
   };
   for (const warning of warnings) io.err(`warning: ${warning}\n`);
   if (issues.length > 0) return printIssues(io, `${loaded.path}: cannot be expressed in Istio`, issues);
+
+  if (opts.rollouts !== undefined && opts.rollouts !== false) {
+    let rollouts: readonly RolloutWeights[];
+    try {
+      rollouts = await readRollouts(opts.config, opts.rollouts, io);
+    } catch (err) {
+      if (err instanceof AdminUsageError) return usage(err.message);
+      if (err instanceof AdminCallFailure) {
+        io.err(`${err.message.replaceAll('--admin <url>', '--rollouts <admin-url>')}\n`);
+        return MeshIstioExit.Invalid;
+      }
+      throw err;
+    }
+    const applied = applyRollouts(traffic.routes, new Set(mesh.routes.map((r) => r.name ?? '')), rollouts);
+    for (const note of applied.notes) io.err(`${note}\n`);
+    if (applied.issues.length > 0) {
+      return printIssues(io, `the gateway's rollouts do not fit ${loaded.path}`, applied.issues);
+    }
+  }
 
   const options: IstioOptions = {
     namespace,
@@ -227,6 +285,94 @@ async function apply(
 function groupOf(resources: readonly IstioResource[], kind: string): string {
   const apiVersion = resources.find((r) => r.kind === kind)?.apiVersion ?? '';
   return apiVersion.split('/')[0] ?? '';
+}
+
+/** A rollout as `GET /admin/rollouts` shows it: the fields the Istio export reads. */
+export interface RolloutWeights {
+  readonly name: string;
+  readonly route: string;
+  readonly stable: string;
+  readonly canary: string;
+  readonly phase: string;
+  readonly step: number;
+  readonly steps: readonly number[];
+  readonly version: number;
+  /** The split in force; absent while idle (the route's configured traffic serves). */
+  readonly split?: readonly { readonly subset: string; readonly weight: number }[];
+}
+
+/** `GET /admin/rollouts` of the admin API `--rollouts` names (or the config's). */
+async function readRollouts(config: string, target: string | true, io: MeshIstioIo): Promise<RolloutWeights[]> {
+  let base: string;
+  try {
+    base = adminBaseUrl({ config, ...(target === true ? {} : { admin: target }) }, { gatewayAdmin: true });
+  } catch (err) {
+    if (err instanceof AdminUsageError) {
+      throw new AdminUsageError(`--rollouts: ${err.message.replaceAll('--admin <url>', '--rollouts <admin-url>')}`);
+    }
+    throw err;
+  }
+  const adminIo: AdminCommandIo = {
+    out: io.out,
+    err: io.err,
+    env: io.env ?? process.env,
+    fetch: io.fetch ?? ((...args) => fetch(...args)),
+  };
+  const answer = await callAdmin(adminIo, base, 'GET', '/admin/rollouts', {
+    startHint: 'switchyard up or switchyard gateway',
+  });
+  if (answer.status !== 200) {
+    let { message } = answerError(answer);
+    if (answer.status === 401 || answer.status === 403) {
+      message += '\n(set SWITCHYARD_ADMIN_TOKEN to a token with read scope)';
+    }
+    throw new AdminCallFailure(MeshIstioExit.Invalid, `${message}\n(reading the rollouts at ${base} for --rollouts)`);
+  }
+  const { rollouts } = answer.body as { rollouts?: unknown };
+  if (!Array.isArray(rollouts)) {
+    throw new AdminCallFailure(
+      MeshIstioExit.Invalid,
+      `error: ${base}/admin/rollouts answered without a rollouts list; is --rollouts the admin API of a gateway?`,
+    );
+  }
+  return rollouts as RolloutWeights[];
+}
+
+/**
+ * Puts each started rollout's split in force on its route's traffic policy (in place), keeping
+ * the route's matches, mirror and sticky settings. Returns one note per rollout applied and an
+ * issue for each rollout whose route the config has no Istio route for.
+ *
+ * @example
+ * ```ts
+ * const { notes, issues } = applyRollouts(traffic.routes, new Set(['orders']), rollouts);
+ * ```
+ */
+export function applyRollouts(
+  routes: Record<string, IstioRouteTraffic>,
+  meshRoutes: ReadonlySet<string>,
+  rollouts: readonly RolloutWeights[],
+): { readonly notes: string[]; readonly issues: ConfigIssue[] } {
+  const notes: string[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const rollout of rollouts) {
+    if (rollout.split === undefined) continue;
+    if (!meshRoutes.has(rollout.route)) {
+      issues.push({
+        path: `rollouts.${rollout.name}.route`,
+        message: `the gateway rolls out route ${JSON.stringify(rollout.route)}, which has no Istio route here (is -c the config that gateway runs?)`,
+      });
+      continue;
+    }
+    const { subset: _fixed, split: _configured, ...kept } = routes[rollout.route] ?? {};
+    routes[rollout.route] = { ...kept, split: rollout.split.map((s) => ({ subset: s.subset, weight: s.weight })) };
+    const weights = rollout.split.map((s) => `${s.subset} ${s.weight}%`).join(', ');
+    const step = rollout.step >= 0 ? `, step ${rollout.step + 1} of ${rollout.steps.length}` : '';
+    notes.push(
+      `rollout ${rollout.name}: route ${rollout.route} at ${weights} (${rollout.phase}${step}, version ${rollout.version})`,
+    );
+  }
+  return { notes, issues };
 }
 
 function printIssues(io: CommandIo, head: string, issues: readonly ConfigIssue[]): MeshIstioExit {

@@ -177,7 +177,8 @@ export function registerRolloutCommands(program: Command): void {
       'after',
       '\nThe admin API is --admin <url>, else admin: (switchyard up) or gateway.admin of -c switchyard.yaml.\n' +
         'SWITCHYARD_ADMIN_TOKEN, when set, is sent as a bearer token (write scope for start, promote, abort).\n' +
-        'Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage, 3 unknown rollout, 4 conflict (e.g. promote when not progressing).',
+        'Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage, 3 unknown rollout, 4 conflict (e.g. promote when not progressing).\n' +
+        "On Istio: switchyard mesh istio --rollouts <admin-url> exports each rollout's current weights as VirtualService routes.",
     );
   const descriptions: Record<RolloutAction, string> = {
     start: 'start a rollout at its first step',

@@ -367,4 +367,38 @@ describe('rollout controller', () => {
       (err: unknown) => isSwitchyardError(err, 'SY_GATEWAY_ROLLOUT_STORE_FAILED'),
     );
   });
+  it('does not put older weights back when a slow poll answers after a newer read', async () => {
+    const store = createMemoryRolloutStore();
+    // Replica b starts the rollout; replica a polls through a store whose next read is held.
+    const b = setup({}, { openStore: () => store, replicaId: 'b' });
+    let hold: ((release: void) => void) | undefined;
+    const slow: RolloutStore = {
+      ...store,
+      get: async (name) => {
+        const record = await store.get(name);
+        if (hold === undefined) return record;
+        await new Promise<void>((resolve) => {
+          hold = resolve;
+        });
+        return record;
+      },
+    };
+    const a = setup({}, { openStore: () => slow, replicaId: 'a' });
+    await b.controller.start('orders');
+    await a.controller.tick();
+    assert.equal(a.traffic.canaryWeight(), 5);
+
+    hold = () => undefined; // the next poll reads the progressing record, then waits
+    const poll = a.controller.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    const release = hold;
+    hold = undefined;
+    await b.controller.abort('orders');
+    assert.equal((await a.controller.get('orders')).phase, 'aborted', 'the admin read sees the abort');
+    assert.equal(a.traffic.canaryWeight(), 0, 'and applies it at once');
+    release();
+    await poll;
+    assert.equal(a.traffic.canaryWeight(), 0, 'the slow poll did not bring the 5% back');
+    assert.equal((await a.controller.get('orders')).phase, 'aborted');
+  });
 });

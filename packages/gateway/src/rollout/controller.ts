@@ -247,6 +247,16 @@ export function createRolloutController(input: RolloutControllerInput): RolloutC
     }
   };
 
+  /**
+   * Takes a record read from the store, unless the entry already holds a newer version: a poll
+   * and an admin read may overlap, and the one that read first must not put older weights back.
+   * A record gone from the store (deleted by hand) is idle again.
+   */
+  const adopt = (entry: Entry, stored: RolloutRecord | undefined): void => {
+    if (stored === undefined) entry.record = idleRecord(entry.rollout.name, clock.now());
+    else if (stored.version >= entry.record.version) entry.record = stored;
+  };
+
   /** Writes `next` over the entry's record; false when another writer got there first. */
   const write = async (entry: Entry, next: RolloutRecord): Promise<boolean> => {
     const written = await entry.store.compareAndSet(next, entry.record.version);
@@ -341,8 +351,7 @@ export function createRolloutController(input: RolloutControllerInput): RolloutC
 
   const pollOne = async (entry: Entry): Promise<void> => {
     try {
-      const stored = await entry.store.get(entry.rollout.name);
-      entry.record = stored ?? idleRecord(entry.rollout.name, clock.now());
+      adopt(entry, await entry.store.get(entry.rollout.name));
       entry.lastError = undefined;
     } catch (err) {
       storeFailure(entry, err);
@@ -403,7 +412,8 @@ export function createRolloutController(input: RolloutControllerInput): RolloutC
 
   const refresh = async (entry: Entry): Promise<void> => {
     try {
-      entry.record = (await entry.store.get(entry.rollout.name)) ?? idleRecord(entry.rollout.name, clock.now());
+      adopt(entry, await entry.store.get(entry.rollout.name));
+      apply(entry);
     } catch (err) {
       throw gatewayError(
         'SY_GATEWAY_ROLLOUT_STORE_FAILED',
