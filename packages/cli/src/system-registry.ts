@@ -22,6 +22,7 @@ import {
   registrySource,
   type Subscription,
 } from '@switchyard/discovery';
+import { globalMetrics } from '@switchyard/telemetry';
 
 /** What `up` gets from {@link startSystemRegistry}. */
 export interface SystemRegistry {
@@ -50,7 +51,8 @@ export interface SystemRegistryOptions {
 }
 
 /**
- * Starts the registry part of `up`.
+ * Starts the registry part of `up`. The embedded server's ACL refusals are counted in
+ * `switchyard_registry_auth_refused_total{reason}` of the global metrics.
  *
  * @throws SwitchyardError `SY_CONFIG_INVALID` at `registry.backend` for kubernetes (instances
  *   cannot register with it); the registry server's listen error (a port in use)
@@ -73,6 +75,8 @@ export async function startSystemRegistry(options: SystemRegistryOptions): Promi
         host: config.host,
         port: config.port,
         ...(config.acl === undefined ? {} : { acl: config.acl }),
+        // Read per refusal: the process's metrics (up's admin `/metrics`), or the no-op without them.
+        onAuthRefused: (reason) => globalMetrics().controlPlane.registryAuthRefused(reason),
       });
     } catch (err) {
       await registry.close();

@@ -70,6 +70,16 @@ export const discoveryErrorCodes = {
       'A `filter` expression could not be parsed or names an unknown selector; the message gives the position (`line:column (offset)`).',
     retryable: false,
   },
+  SY_DISCOVERY_ACL_NOT_FOUND: {
+    summary:
+      "The registry API refused a request (403) because its token is not one of `registry.acl.tokens`; the message starts with `ACL not found`, as Consul's does.",
+    retryable: false,
+  },
+  SY_DISCOVERY_ACL_PERMISSION_DENIED: {
+    summary:
+      "The registry API refused a request (403) because it carries no token and `registry.acl.anonymous` does not allow it, or its token's policy does not cover it (a `read` token registering); the message starts with `Permission denied`, as Consul's does.",
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link discoveryErrorCodes}. */

@@ -108,10 +108,17 @@ export { createRegistry } from './registry.ts';
 export type {
   RegistryAcl,
   RegistryAclDecision,
+  RegistryAclErrorCode,
   RegistryAclOptions,
   ResolvedRegistryAclOptions,
 } from './registry-acl.ts';
-export { createRegistryAcl, RegistryPolicy, registryAclSchema, requireRegistryAclWhenExposed } from './registry-acl.ts';
+export {
+  createRegistryAcl,
+  RegistryAuthRefusal,
+  RegistryPolicy,
+  registryAclSchema,
+  requireRegistryAclWhenExposed,
+} from './registry-acl.ts';
 export type { RegistryBackend } from './registry-backend.ts';
 export { consulRegistry, embeddedRegistry } from './registry-backend.ts';
 export type { RegistryServer, RegistryServerOptions } from './registry-server.ts';

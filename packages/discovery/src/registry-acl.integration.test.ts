@@ -5,17 +5,22 @@ import { createConsulClient } from './consul-client.ts';
 import { consulSource } from './consul-source.ts';
 import { createDiscoveryClient } from './discovery-client.ts';
 import { createRegistry } from './registry.ts';
-import { type RegistryAclOptions, registryAclSchema } from './registry-acl.ts';
+import { type RegistryAclOptions, RegistryAuthRefusal, registryAclSchema } from './registry-acl.ts';
 import { createRegistryServer } from './registry-server.ts';
 
 const readToken = 'c0ffee00-read-4a1b-9c2d-3e4f5a6b7c8d';
 const writeToken = 'deadbeef-write-4a1b-9c2d-3e4f5a6b7c8d';
 
-async function start(t: TestContext, acl: RegistryAclOptions = { tokens: [] }) {
+async function start(
+  t: TestContext,
+  acl: RegistryAclOptions = { tokens: [] },
+  onAuthRefused?: (reason: RegistryAuthRefusal) => void,
+) {
   const registry = createRegistry();
   const server = await createRegistryServer({
     registry,
     port: 0,
+    ...(onAuthRefused === undefined ? {} : { onAuthRefused }),
     acl: {
       tokens: [
         { token: readToken, policy: 'read' },
@@ -37,33 +42,51 @@ async function put(url: string, headers: Record<string, string> = {}) {
   return fetch(url, { method: 'PUT', body: registration, headers });
 }
 
+/** Asserts a 403 with `application/json` and `{ error: { code, message } }`; returns the error. */
+async function refusal(res: Response, code: string): Promise<{ code: string; message: string }> {
+  assert.equal(res.status, 403);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  assert.deepEqual(Object.keys(body), ['error']);
+  assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message']);
+  assert.equal(body.error.code, code);
+  return body.error;
+}
+
 describe('registry ACL', () => {
   it('refuses anonymous reads and writes with 403, as Consul does with default-deny', async (t) => {
     const { server } = await start(t);
-    const read = await fetch(`${server.url}/v1/catalog/services`);
-    assert.equal(read.status, 403);
-    assert.match(await read.text(), /^Permission denied: anonymous token lacks permission 'service:read'/);
-    const write = await put(`${server.url}/v1/agent/service/register`);
-    assert.equal(write.status, 403);
-    assert.match(await write.text(), /^Permission denied/);
+    const read = await refusal(await fetch(`${server.url}/v1/catalog/services`), 'SY_DISCOVERY_ACL_PERMISSION_DENIED');
+    assert.equal(read.message, "Permission denied: anonymous token lacks permission 'service:read'");
+    const write = await refusal(
+      await put(`${server.url}/v1/agent/service/register`),
+      'SY_DISCOVERY_ACL_PERMISSION_DENIED',
+    );
+    assert.match(write.message, /^Permission denied: anonymous token lacks permission 'service:write'$/);
     // Status endpoints stay open, as in Consul.
     assert.equal((await fetch(`${server.url}/v1/status/leader`)).status, 200);
   });
 
-  it('answers an unknown token "ACL not found"', async (t) => {
+  it('answers an unknown token "ACL not found" without quoting it', async (t) => {
     const { server } = await start(t);
-    const res = await fetch(`${server.url}/v1/health/service/orders`, {
-      headers: { 'x-consul-token': 'ffffffff-0000-0000-0000-000000000000' },
+    const unknown = 'ffffffff-0000-0000-0000-000000000000';
+    const res = await fetch(`${server.url}/v1/health/service/orders`, { headers: { 'x-consul-token': unknown } });
+    const error = await refusal(res, 'SY_DISCOVERY_ACL_NOT_FOUND');
+    assert.equal(error.message, 'ACL not found');
+    // A token that is a prefix of a real one is just as unknown.
+    const prefix = await put(`${server.url}/v1/agent/service/register`, {
+      authorization: `Bearer ${writeToken.slice(0, -1)}`,
     });
-    assert.equal(res.status, 403);
-    assert.equal((await res.text()).trim(), 'ACL not found');
+    assert.equal((await refusal(prefix, 'SY_DISCOVERY_ACL_NOT_FOUND')).message, 'ACL not found');
   });
 
   it('lets a read token read but not register; a write token does both (X-Consul-Token, Bearer, ?token=)', async (t) => {
     const { server } = await start(t);
     const denied = await put(`${server.url}/v1/agent/service/register`, { 'x-consul-token': readToken });
-    assert.equal(denied.status, 403);
-    assert.match(await denied.text(), /lacks permission 'service:write'/);
+    assert.equal(
+      (await refusal(denied, 'SY_DISCOVERY_ACL_PERMISSION_DENIED')).message,
+      "Permission denied: token with policy 'read' lacks permission 'service:write'",
+    );
     assert.equal(
       (await put(`${server.url}/v1/agent/service/register`, { authorization: `Bearer ${writeToken}` })).status,
       200,
@@ -81,14 +104,68 @@ describe('registry ACL', () => {
     const deregister = await fetch(`${server.url}/v1/agent/service/deregister/orders-1?token=${readToken}`, {
       method: 'PUT',
     });
-    assert.equal(deregister.status, 403);
-    await deregister.text();
+    await refusal(deregister, 'SY_DISCOVERY_ACL_PERMISSION_DENIED');
+  });
+
+  it('reports every refusal to onAuthRefused with its reason, and nothing for admitted requests', async (t) => {
+    const reasons: RegistryAuthRefusal[] = [];
+    const { server } = await start(t, { tokens: [] }, (reason) => reasons.push(reason));
+    const drain = async (res: Response) => {
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await drain(await fetch(`${server.url}/v1/catalog/services`)), 403);
+    assert.equal(await drain(await put(`${server.url}/v1/agent/service/register`)), 403);
+    assert.equal(
+      await drain(
+        await fetch(`${server.url}/v1/agent/services`, {
+          headers: { 'x-consul-token': 'ffffffff-0000-0000-0000-000000000000' },
+        }),
+      ),
+      403,
+    );
+    assert.equal(
+      await drain(await put(`${server.url}/v1/agent/service/register`, { 'x-consul-token': readToken })),
+      403,
+    );
+    assert.equal(reasons.length, 4);
+    // Admitted requests and the open status endpoints are not counted.
+    assert.equal(await drain(await fetch(`${server.url}/v1/agent/services?token=${readToken}`)), 200);
+    assert.equal(
+      await drain(await put(`${server.url}/v1/agent/service/register`, { 'x-consul-token': writeToken })),
+      200,
+    );
+    assert.equal(await drain(await fetch(`${server.url}/v1/status/leader`)), 200);
+    assert.deepEqual(reasons, [
+      RegistryAuthRefusal.MissingToken,
+      RegistryAuthRefusal.MissingToken,
+      RegistryAuthRefusal.UnknownToken,
+      RegistryAuthRefusal.InsufficientPolicy,
+    ]);
+  });
+
+  it('still answers the refusal when onAuthRefused throws, turning the throw into a warning', async (t) => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    const { server } = await start(t, { tokens: [] }, () => {
+      throw new Error('counter broke');
+    });
+    await refusal(await fetch(`${server.url}/v1/catalog/services`), 'SY_DISCOVERY_ACL_PERMISSION_DENIED');
+    const deadline = Date.now() + 2000;
+    while (warnings.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(warnings.some((w) => w.message === 'counter broke'));
   });
 
   it('with anonymous: read, serves reads without a token and still refuses writes', async (t) => {
     const { server } = await start(t, { tokens: [], anonymous: 'read' });
     assert.equal((await fetch(`${server.url}/v1/catalog/services`)).status, 200);
-    assert.equal((await put(`${server.url}/v1/agent/service/register`)).status, 403);
+    const write = await put(`${server.url}/v1/agent/service/register`);
+    assert.match(
+      (await refusal(write, 'SY_DISCOVERY_ACL_PERMISSION_DENIED')).message,
+      /^Permission denied: anonymous token lacks permission 'service:write'$/,
+    );
   });
 
   it('works with the Consul client and consulSource when they carry a token', async (t) => {
@@ -98,7 +175,9 @@ describe('registry ACL', () => {
     await assert.rejects(
       anonymous.register({ Name: 'orders', ID: 'orders-1', Address: '127.0.0.1', Port: 8080 }),
       (err: unknown) =>
-        isSwitchyardError(err, 'SY_DISCOVERY_REGISTRY_REJECTED') && /403: Permission denied/.test(err.message),
+        isSwitchyardError(err, 'SY_DISCOVERY_REGISTRY_REJECTED') &&
+        err.details?.status === 403 &&
+        /Permission denied/.test(err.message),
     );
     const writer = createConsulClient({ url: server.url, token: writeToken });
     t.after(() => writer.close());

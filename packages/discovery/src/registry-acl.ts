@@ -1,8 +1,11 @@
 /**
  * Access control for the embedded registry's Consul-compatible API, shaped like Consul's ACL
  * system so Consul clients keep working: a token travels in `X-Consul-Token`,
- * `Authorization: Bearer` or `?token=`; an unknown token is answered `403 ACL not found` and a
- * token without the needed policy `403 Permission denied` (plain text, as Consul's agent does).
+ * `Authorization: Bearer` or `?token=`; every refusal is a 403 with a JSON body
+ * `{ "error": { "code", "message" } }`. An unknown token gets code `SY_DISCOVERY_ACL_NOT_FOUND`
+ * and a message starting `ACL not found`, a token (or anonymous) without the needed policy
+ * `SY_DISCOVERY_ACL_PERMISSION_DENIED` and a message starting `Permission denied`: the words
+ * Consul's agent answers with, so clients that match on them still recognise the refusal.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { createSecretMatcher, isLoopbackHost } from '@switchyard/core';
@@ -82,8 +85,34 @@ export function requireRegistryAclWhenExposed(
   });
 }
 
-/** What {@link RegistryAcl.check} answers: go ahead, or the 403 text to send. */
-export type RegistryAclDecision = { readonly ok: true } | { readonly ok: false; readonly message: string };
+/**
+ * Why the registry refused a request, for counting refusals (the `reason` label of
+ * `switchyard_registry_auth_refused_total`): no token and the anonymous policy does not cover the
+ * request, a token the ACL does not know, or a known token whose policy does not cover it.
+ */
+export const RegistryAuthRefusal = {
+  MissingToken: 'missing_token',
+  UnknownToken: 'unknown_token',
+  InsufficientPolicy: 'insufficient_policy',
+} as const;
+/** A value of {@link RegistryAuthRefusal}. */
+export type RegistryAuthRefusal = (typeof RegistryAuthRefusal)[keyof typeof RegistryAuthRefusal];
+
+/** The `error.code` of a registry ACL refusal: an unknown token, or a policy that does not cover the request. */
+export type RegistryAclErrorCode = 'SY_DISCOVERY_ACL_NOT_FOUND' | 'SY_DISCOVERY_ACL_PERMISSION_DENIED';
+
+/**
+ * What {@link RegistryAcl.check} answers: go ahead, or the refusal to send as a 403 JSON body
+ * (`code`, `message`) with the `reason` it is counted under. `message` never quotes a token.
+ */
+export type RegistryAclDecision =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly code: RegistryAclErrorCode;
+      readonly reason: RegistryAuthRefusal;
+      readonly message: string;
+    };
 
 /** Checks requests to the registry API against `registry.acl`. */
 export interface RegistryAcl {
@@ -98,7 +127,9 @@ export interface RegistryAcl {
  * @example
  * ```ts
  * const acl = createRegistryAcl({ tokens: [{ token: 'b7c1e0f2-…', policy: 'write' }], anonymous: 'read' });
- * acl.check(req, url, 'write'); // { ok: false, message: 'Permission denied: anonymous token lacks permission …' }
+ * acl.check(req, url, 'write');
+ * // { ok: false, code: 'SY_DISCOVERY_ACL_PERMISSION_DENIED', reason: 'missing_token',
+ * //   message: "Permission denied: anonymous token lacks permission 'service:write'" }
  * ```
  */
 export function createRegistryAcl(options: ResolvedRegistryAclOptions): RegistryAcl {
@@ -117,7 +148,14 @@ export function createRegistryAcl(options: ResolvedRegistryAclOptions): Registry
       } else {
         policy = tokens.match(presented);
         // Consul's answer for a token it does not know.
-        if (policy === undefined) return { ok: false, message: 'ACL not found' };
+        if (policy === undefined) {
+          return {
+            ok: false,
+            code: 'SY_DISCOVERY_ACL_NOT_FOUND',
+            reason: RegistryAuthRefusal.UnknownToken,
+            message: 'ACL not found',
+          };
+        }
         who = `token with policy '${policy}'`;
       }
       if (policy === RegistryPolicy.Write || (policy === RegistryPolicy.Read && need === RegistryPolicy.Read)) {
@@ -125,6 +163,8 @@ export function createRegistryAcl(options: ResolvedRegistryAclOptions): Registry
       }
       return {
         ok: false,
+        code: 'SY_DISCOVERY_ACL_PERMISSION_DENIED',
+        reason: presented === undefined ? RegistryAuthRefusal.MissingToken : RegistryAuthRefusal.InsufficientPolicy,
         message: `Permission denied: ${who} lacks permission '${need === RegistryPolicy.Write ? 'service:write' : 'service:read'}'`,
       };
     },

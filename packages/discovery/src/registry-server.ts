@@ -11,7 +11,12 @@ import { discoveryError } from './errors.ts';
 import { compileFilter, type Filter, FilterTarget } from './filter.ts';
 import { type RegistryOptions, resolveRegistryOptions } from './options.ts';
 import type { Registry } from './registry.ts';
-import { createRegistryAcl, RegistryPolicy } from './registry-acl.ts';
+import {
+  createRegistryAcl,
+  type RegistryAclDecision,
+  type RegistryAuthRefusal,
+  RegistryPolicy,
+} from './registry-acl.ts';
 import type { CatalogService, CheckRegistration, HealthCheck, HealthServiceEntry } from './types.ts';
 
 /** Options for {@link createRegistryServer}: the registry to serve plus its host and port. */
@@ -22,6 +27,12 @@ export interface RegistryServerOptions extends RegistryOptions {
   readonly maxBodyBytes?: number;
   /** Source of randomness for blocking-query jitter, for tests. @default Math.random */
   readonly random?: () => number;
+  /**
+   * Called with the reason of every request the ACL refuses (with a 403), for metrics:
+   * `switchyard up` counts them in `switchyard_registry_auth_refused_total{reason}`. Called
+   * synchronously before the answer is sent; a throw becomes a process warning.
+   */
+  readonly onAuthRefused?: (reason: RegistryAuthRefusal) => void;
 }
 
 /** A listening registry server. */
@@ -85,6 +96,10 @@ class BadRequest extends Error {
  * List endpoints take `?filter=` in Consul's filter language (see {@link compileFilter}); a
  * malformed expression is answered 400 with its position. Every GET is a blocking query: with `?index=N` it waits until the data's index passes N or
  * `wait` (default 5m, at most 10m, plus up to wait/16 of jitter) runs out.
+ *
+ * With `acl`, every endpoint but `/v1/status/*` needs a token (see {@link createRegistryAcl}); a
+ * refusal is a 403 with `{ "error": { code, message } }` (`SY_DISCOVERY_ACL_NOT_FOUND`,
+ * `SY_DISCOVERY_ACL_PERMISSION_DENIED`) and is reported to `onAuthRefused`.
  *
  * @throws SwitchyardError `SY_CONFIG_INVALID` for a bad host or port, `SY_DISCOVERY_LISTEN_FAILED`
  *   when the port cannot be bound
@@ -525,7 +540,17 @@ export async function createRegistryServer(options: RegistryServerOptions): Prom
       // Consul's status endpoints need no token; everything else reads or writes services.
       if (acl !== undefined && !url.pathname.startsWith('/v1/status/')) {
         const decision = acl.check(req, url, req.method === 'GET' ? RegistryPolicy.Read : RegistryPolicy.Write);
-        if (!decision.ok) throw new BadRequest(decision.message, 403);
+        if (!decision.ok) {
+          if (options.onAuthRefused !== undefined) {
+            try {
+              options.onAuthRefused(decision.reason);
+            } catch (err) {
+              process.emitWarning(err instanceof Error ? err : String(err), 'SwitchyardDiscoveryWarning');
+            }
+          }
+          sendAclRefusal(res, decision);
+          return;
+        }
       }
       if (handler === undefined) {
         const allowed = Object.keys(route.methods).join(', ');
@@ -660,6 +685,16 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   const body = `${text}\n`;
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** A 403 with `{ "error": { code, message } }`: the refusal shape the gateway and admin APIs use too. */
+function sendAclRefusal(res: ServerResponse, decision: Extract<RegistryAclDecision, { ok: false }>): void {
+  const body = JSON.stringify({ error: { code: decision.code, message: decision.message } });
+  res.writeHead(403, {
+    'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);

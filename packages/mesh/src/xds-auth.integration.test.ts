@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthStatus, isSwitchyardError } from '@switchyard/core';
 import { openRawAdsStream } from './testing/raw-ads-client.ts';
 import { type XdsSnapshotSource, XdsTypeUrl } from './xds/types.ts';
-import type { XdsAuthOptions } from './xds-auth.ts';
+import { type XdsAuthOptions, XdsAuthRefusal } from './xds-auth.ts';
 import { createXdsServer } from './xds-server.ts';
 
 const token = 'xds-token-9b8a7c6d5e4f3a21';
@@ -39,8 +39,14 @@ const source: XdsSnapshotSource = {
   },
 };
 
-async function start(t: TestContext, auth: XdsAuthOptions) {
-  const server = await createXdsServer({ source, port: 0, debounce: 1, auth });
+async function start(t: TestContext, auth: XdsAuthOptions, onAuthRefused?: (reason: XdsAuthRefusal) => void) {
+  const server = await createXdsServer({
+    source,
+    port: 0,
+    debounce: 1,
+    auth,
+    ...(onAuthRefused === undefined ? {} : { onAuthRefused }),
+  });
   t.after(() => server.close());
   return server;
 }
@@ -107,6 +113,44 @@ describe('xDS auth', () => {
     assert.equal(status.code, grpc.status.UNAUTHENTICATED);
     assert.ok(!status.details.includes('not-the-xds-token-at-all'));
     assert.equal(server.streams, 0);
+  });
+
+  it('reports each refused call to onAuthRefused with its reason, and nothing for an admitted one', async (t) => {
+    const reasons: XdsAuthRefusal[] = [];
+    const server = await start(t, { tokens: [{ token }] }, (reason) => reasons.push(reason));
+    assert.equal((await open(t, server.address).status).code, grpc.status.UNAUTHENTICATED);
+    const wrong = open(t, server.address, { metadata: bearer('not-the-xds-token-at-all') });
+    assert.equal((await wrong.status).code, grpc.status.UNAUTHENTICATED);
+    const admitted = open(t, server.address, { metadata: bearer(token) });
+    assert.equal((await admitted.next()).resources.length, 1);
+    assert.deepEqual(reasons, [XdsAuthRefusal.MissingToken, XdsAuthRefusal.UnknownToken]);
+  });
+
+  it('still refuses the call when onAuthRefused throws', async (t) => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    const server = await start(t, { tokens: [{ token }] }, () => {
+      throw new Error('counter broke');
+    });
+    assert.equal((await open(t, server.address).status).code, grpc.status.UNAUTHENTICATED);
+    const deadline = Date.now() + 2000;
+    while (!warnings.some((w) => w.message === 'counter broke') && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(warnings.some((w) => w.message === 'counter broke'));
+  });
+
+  it('rejects an onAuthRefused that is not a function, naming xds.onAuthRefused', async () => {
+    await assert.rejects(
+      createXdsServer({ source, port: 0, onAuthRefused: 'count' as unknown as () => void }),
+      (err: unknown) => {
+        assert.ok(isSwitchyardError(err, 'SY_CONFIG_INVALID'));
+        assert.match(err.message, /xds\.onAuthRefused: expected a function/);
+        return true;
+      },
+    );
   });
 
   it('serves a stream that carries the token', async (t) => {

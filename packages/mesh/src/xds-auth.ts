@@ -94,6 +94,19 @@ export function xdsServerCredentials(auth: ResolvedXdsAuthOptions | undefined): 
   );
 }
 
+/**
+ * Why the xDS server refused an ADS call with `UNAUTHENTICATED`, for counting refusals (the
+ * `reason` label of `switchyard_xds_auth_refused_total`): no `authorization: Bearer` metadata, or
+ * a token that is not one of `auth.tokens`. A client without a valid certificate (mTLS) is
+ * refused by the TLS handshake, before any call exists, and is not reported.
+ */
+export const XdsAuthRefusal = {
+  MissingToken: 'missing_token',
+  UnknownToken: 'unknown_token',
+} as const;
+/** A value of {@link XdsAuthRefusal}. */
+export type XdsAuthRefusal = (typeof XdsAuthRefusal)[keyof typeof XdsAuthRefusal];
+
 /** The bearer-token gate of ADS streams. */
 export interface XdsCallGate {
   /**
@@ -106,14 +119,18 @@ export interface XdsCallGate {
 /**
  * Builds the gate for `auth.tokens` (tokens kept as SHA-256 digests, compared in constant time).
  * Without tokens every call is admitted: mTLS, when configured, was checked by the TLS handshake.
+ * `onRefused` is told the reason of each refused call (a throw becomes a process warning).
  *
  * @example
  * ```ts
- * const gate = createXdsCallGate({ tokens: [{ token: process.env.XDS_TOKEN ?? '' }] });
+ * const gate = createXdsCallGate({ tokens: [{ token: process.env.XDS_TOKEN ?? '' }] }, (reason) => refused[reason]++);
  * // in the handler: if (!gate.admit(call)) return;
  * ```
  */
-export function createXdsCallGate(auth: ResolvedXdsAuthOptions | undefined): XdsCallGate {
+export function createXdsCallGate(
+  auth: ResolvedXdsAuthOptions | undefined,
+  onRefused?: (reason: XdsAuthRefusal) => void,
+): XdsCallGate {
   const tokens: SecretMatcher<true> | undefined =
     auth?.tokens === undefined
       ? undefined
@@ -129,6 +146,13 @@ export function createXdsCallGate(auth: ResolvedXdsAuthOptions | undefined): Xds
         presented === undefined
           ? 'xds: an `authorization: Bearer <token>` metadata entry is required'
           : 'xds: the bearer token is not one of this server’s tokens';
+      if (onRefused !== undefined) {
+        try {
+          onRefused(presented === undefined ? XdsAuthRefusal.MissingToken : XdsAuthRefusal.UnknownToken);
+        } catch (err) {
+          process.emitWarning(err instanceof Error ? err : String(err), 'SwitchyardMeshWarning');
+        }
+      }
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details, metadata: new grpc.Metadata() });
       return false;
     },

@@ -1,6 +1,7 @@
 /**
  * Options of {@link createXdsServer}: zod schemas for the data fields, checked by hand for the
- * live objects (`source`, `clock`, `logger`, `onEvent`) so they are neither cloned nor frozen.
+ * live objects (`source`, `clock`, `logger`, `onEvent`, `onAuthRefused`) so they are neither cloned
+ * nor frozen.
  */
 import { type Clock, type ConfigIssue, invalidConfig, resolveOptions, zDuration, zPort } from '@switchyard/core';
 import * as z from 'zod';
@@ -10,6 +11,7 @@ import {
   type ResolvedXdsAuthOptions,
   requireXdsAuthWhenExposed,
   type XdsAuthOptions,
+  type XdsAuthRefusal,
   xdsAuthSchema,
 } from './xds-auth.ts';
 
@@ -100,6 +102,12 @@ export interface XdsServerOptions {
   readonly logger?: XdsLogger;
   /** Called with every {@link XdsEvent}, for logs and metrics; a throw is turned into a process warning. */
   readonly onEvent?: (event: XdsEvent) => void;
+  /**
+   * Called with the reason of every ADS call refused for its bearer token (`auth.tokens`), for
+   * metrics: `switchyard up` counts them in `switchyard_xds_auth_refused_total{reason}`. A throw is
+   * turned into a process warning.
+   */
+  readonly onAuthRefused?: (reason: XdsAuthRefusal) => void;
 }
 
 /** The complete, frozen data options. */
@@ -142,6 +150,9 @@ function checkLiveFields(input: XdsServerOptions, root: string): void {
   if (input.onEvent !== undefined && typeof input.onEvent !== 'function') {
     issues.push({ path: `${root}.onEvent`, message: 'expected a function' });
   }
+  if (input.onAuthRefused !== undefined && typeof input.onAuthRefused !== 'function') {
+    issues.push({ path: `${root}.onAuthRefused`, message: 'expected a function' });
+  }
   if (issues.length > 0) throw invalidConfig(issues);
 }
 
@@ -161,7 +172,7 @@ export function resolveXdsServerOptions(input: XdsServerOptions, root = 'xds'): 
     throw invalidConfig([{ path: root, message: 'expected an options object with a source' }]);
   }
   checkLiveFields(input, root);
-  const { source: _s, clock: _c, logger: _l, onEvent: _e, ...data } = input;
+  const { source: _s, clock: _c, logger: _l, onEvent: _e, onAuthRefused: _a, ...data } = input;
   const o = resolveOptions(Array.isArray(data.services) ? listSchema : recordSchema, data, root);
   const defaultPolicy = policyOf(
     { lbPolicy: o.lbPolicy, routeTimeoutMs: o.routeTimeout, connectTimeoutMs: o.connectTimeout },

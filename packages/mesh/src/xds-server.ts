@@ -145,7 +145,7 @@ export async function createXdsServer(options: XdsServerOptions): Promise<XdsSer
   };
 
   const server = new grpc.Server();
-  const gate = createXdsCallGate(resolved.auth);
+  const gate = createXdsCallGate(resolved.auth, options.onAuthRefused);
   server.addService(adsService(), {
     StreamAggregatedResources(call: grpc.ServerDuplexStream<AdsRequest, AdsResponse>) {
       if (!gate.admit(call)) return;

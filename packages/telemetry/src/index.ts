@@ -32,6 +32,7 @@ export type {
   BusConsumerMetrics,
   BusMetrics,
   BusPublisherMetrics,
+  ControlPlaneMetrics,
   DiscoveryMetrics,
   HttpRouteMetrics,
   HttpServerMetrics,
@@ -57,10 +58,12 @@ export {
   HTTP_METHODS,
   MirrorOutcome,
   RateLimitDecision,
+  RegistryAuthRefusal,
   SagaStepOutcome,
   SagaStepPhase,
   STATUS_CLASSES,
   UpstreamFailureReason,
+  XdsAuthRefusal,
 } from './metrics/types.ts';
 export type { OtlpHttpSpanExporterOptions } from './otlp-http-exporter.ts';
 export { OtlpHttpSpanExporter } from './otlp-http-exporter.ts';

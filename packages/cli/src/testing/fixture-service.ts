@@ -1,7 +1,8 @@
 /**
  * A tiny service for the supervisor's tests, run as a child of `switchyard up`. It serves
  * `GET /health` and `GET /pid` on a free port and registers with the registry from
- * `SWITCHYARD_REGISTRY_URL` with an HTTP check. Its behaviour comes from the environment:
+ * `SWITCHYARD_REGISTRY_URL` with an HTTP check (sending `SWITCHYARD_REGISTRY_TOKEN` as
+ * `X-Consul-Token` when set). Its behaviour comes from the environment:
  *
  * - `FIXTURE_LOG`: a file it appends `<instance> start <ms>` and `<instance> healthy <ms>` to;
  * - `FIXTURE_DELAY_MS`: wait this long before listening and registering (a slow start);
@@ -56,8 +57,11 @@ const { port } = server.address() as AddressInfo;
 
 const registry = process.env.SWITCHYARD_REGISTRY_URL;
 if (registry) {
+  // With `registry.acl`, `up` passes a write token, as `@switchyard/service` sends it.
+  const token = process.env.SWITCHYARD_REGISTRY_TOKEN;
   const res = await fetch(`${registry}/v1/agent/service/register`, {
     method: 'PUT',
+    headers: token ? { 'x-consul-token': token } : {},
     body: JSON.stringify({
       ID: id,
       Name: name,

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { createAdminMetrics } from './admin-metrics.ts';
 import { createBulkheadMetrics } from './bulkhead-metrics.ts';
 import { createBusMetrics } from './bus-metrics.ts';
+import { createControlPlaneMetrics } from './control-plane-metrics.ts';
 import { addDefaultMetrics } from './default-metrics.ts';
 import { createDiscoveryMetrics } from './discovery-metrics.ts';
 import { createHttpServerMetrics } from './http-metrics.ts';
@@ -56,6 +57,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       saga: createSagaMetrics(ctx),
       bus: createBusMetrics(ctx),
       admin: createAdminMetrics(ctx),
+      controlPlane: createControlPlaneMetrics(ctx),
     };
     if (resolved.defaultMetrics) addDefaultMetrics(registry);
   } catch (err) {

@@ -49,4 +49,5 @@ export const noopMetrics: MetricsInstruments = Object.freeze({
   saga: Object.freeze({ definition: toHandle }),
   bus: Object.freeze({ publisher: toHandle, consumer: toHandle }),
   admin: Object.freeze({ authRefused: noop }),
+  controlPlane: Object.freeze({ registryAuthRefused: noop, xdsAuthRefused: noop }),
 });

@@ -232,6 +232,7 @@ export interface MetricsInstruments {
   readonly saga: SagaMetrics;
   readonly bus: BusMetrics;
   readonly admin: AdminMetrics;
+  readonly controlPlane: ControlPlaneMetrics;
 }
 
 /**
@@ -250,4 +251,40 @@ export type AdminAuthRefusal = (typeof AdminAuthRefusal)[keyof typeof AdminAuthR
 /** Admin API instruments: `switchyard_admin_auth_refused_total{reason}`. */
 export interface AdminMetrics {
   authRefused(reason: AdminAuthRefusal): void;
+}
+
+/**
+ * Why the registry's Consul-compatible API refused a request (403), the `reason` label of
+ * `switchyard_registry_auth_refused_total`: no token (and the anonymous policy does not allow the
+ * request), a token the ACL does not know, or a known token whose policy does not cover it. The
+ * same values as `@switchyard/discovery`'s `RegistryAuthRefusal`.
+ */
+export const RegistryAuthRefusal = {
+  MissingToken: 'missing_token',
+  UnknownToken: 'unknown_token',
+  InsufficientPolicy: 'insufficient_policy',
+} as const;
+/** A value of {@link RegistryAuthRefusal}. */
+export type RegistryAuthRefusal = (typeof RegistryAuthRefusal)[keyof typeof RegistryAuthRefusal];
+
+/**
+ * Why the xDS server refused an ADS call (`UNAUTHENTICATED`), the `reason` label of
+ * `switchyard_xds_auth_refused_total`: no `authorization: Bearer` metadata, or a token that is
+ * not one of its tokens. The same values as `@switchyard/mesh`'s `XdsAuthRefusal`.
+ */
+export const XdsAuthRefusal = {
+  MissingToken: 'missing_token',
+  UnknownToken: 'unknown_token',
+} as const;
+/** A value of {@link XdsAuthRefusal}. */
+export type XdsAuthRefusal = (typeof XdsAuthRefusal)[keyof typeof XdsAuthRefusal];
+
+/**
+ * Control-plane instruments: `switchyard_registry_auth_refused_total{reason}` and
+ * `switchyard_xds_auth_refused_total{reason}`. Pass them as the registry server's and xDS
+ * server's `onAuthRefused`.
+ */
+export interface ControlPlaneMetrics {
+  registryAuthRefused(reason: RegistryAuthRefusal): void;
+  xdsAuthRefused(reason: XdsAuthRefusal): void;
 }
