@@ -18,7 +18,8 @@
  * `--warmup S` (default 1), `--connections N` (default 50), `--only a,b` (contenders whose name
  * contains one of the words; targets print only when all they compare ran), and `--profile` to instead run the
  * gateway alone under `--cpu-prof` for `--profile-seconds S` (default 10) per body size and
- * print where it spends its time (`--profile-tracing`: with tracing and metrics on).
+ * print where it spends its time (`--profile-tracing`: with tracing and metrics on; `--profile-out DIR`
+ * keeps the `.cpuprofile` files there).
  *
  * Tracing cost: `--only gateway` also runs the traced gateway with `implementation:
  * 'opentelemetry'` (OpenTelemetry's OTLPTraceExporter instead of the built-in one) and prints
@@ -31,7 +32,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-seconds': { type: 'string', default: '10' },
     'profile-tracing': { type: 'boolean', default: false },
+    'profile-out': { type: 'string' },
     only: { type: 'string' },
     soak: { type: 'string', default: '60' },
   },
@@ -654,6 +656,15 @@ async function profile(upstreamPort: number): Promise<void> {
     }
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('the gateway wrote no .cpuprofile');
+    const out = values['profile-out'];
+    if (out !== undefined) {
+      const kept = join(
+        out,
+        `gateway${values['profile-tracing'] ? '-traced' : ''}-${size.name.replace(/\s+/g, '')}.cpuprofile`,
+      );
+      copyFileSync(join(dir, file), kept);
+      console.log(`profile kept in ${kept} (open it in Chrome DevTools' Performance panel)`);
+    }
     summarize(join(dir, file));
   }
 }

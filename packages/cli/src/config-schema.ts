@@ -5,6 +5,7 @@ import { xdsServerOptionsSchema } from '@switchyard/mesh';
 import * as z from 'zod';
 import { restartOptionsSchema } from './restart-policy.ts';
 import { dependencyIssues } from './start-order.ts';
+import { mtlsConfigIssues, upMtlsSchema } from './system-mtls.ts';
 import { upTelemetrySchema } from './telemetry-config.ts';
 
 /** The config format version this build understands (`version: 1`, `version: "1.0"`). */
@@ -65,8 +66,8 @@ export const systemAdminConfigSchema = z
   })
   .superRefine((admin, ctx) => requireAdminAuthWhenExposed(admin, ctx, 'the system admin API'));
 
-/** The whole `switchyard.yaml`, composed from each package's own schema. */
-export const switchyardConfigSchema = z.strictObject({
+/** The fields of `switchyard.yaml`, composed from each package's own schema. */
+const switchyardConfigObject = z.strictObject({
   version: z.union([z.string(), z.number()]),
   /** A name for the system, shown in the status table. */
   name: z.string().min(1).default('switchyard'),
@@ -106,6 +107,18 @@ export const switchyardConfigSchema = z.strictObject({
   xds: xdsServerOptionsSchema.optional(),
   /** Tracing and metrics for `up`'s embedded components, `OTEL_*` for services; absent = off. */
   telemetry: upTelemetrySchema.optional(),
+  /**
+   * Mutual TLS between the gateway and the services, and between services: `true`, or
+   * `trustDomain`, `namespace`, certificate `ttl`, `renewAt` and per-service `allow` rules.
+   * `up` runs a local CA under `dataDir` and hands each instance its certificate; absent = off.
+   */
+  mtls: upMtlsSchema.optional(),
+});
+
+/** The whole `switchyard.yaml`: its fields, then the checks spanning sections (`mtls.allow` names services). */
+export const switchyardConfigSchema = switchyardConfigObject.superRefine((config, ctx) => {
+  for (const issue of mtlsConfigIssues(config))
+    ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
 });
 
 /** `switchyard.yaml` as written (before defaults). */

@@ -108,7 +108,7 @@ export function statusRows(supervisor: Supervisor, registry: Registry): StatusRo
     return {
       service: state.service,
       instance: state.id,
-      url: entry ? `http://${entry.Address}:${entry.Port}` : '-',
+      url: entry ? `${entry.Meta.scheme === 'https' ? 'https' : 'http'}://${entry.Address}:${entry.Port}` : '-',
       status: state.state === InstanceStateKind.Running ? 'passing' : state.state,
       pid: state.pid === undefined ? '-' : String(state.pid),
       restarts: String(state.restarts),

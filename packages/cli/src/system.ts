@@ -4,6 +4,7 @@ import { formatDuration } from '@switchyard/core';
 import { createDiscoveryClient, type Registry } from '@switchyard/discovery';
 import { createGateway, type Gateway } from '@switchyard/gateway';
 import { createXdsServer, registrySnapshotSource, type XdsServer, type XdsServerOptions } from '@switchyard/mesh';
+import { globalMetrics } from '@switchyard/telemetry';
 import { createRedRecorder } from './admin/red-recorder.ts';
 import { registryServices } from './admin/registry-services.ts';
 import { startUpAdmin, type UpAdmin } from './admin/up-admin.ts';
@@ -16,6 +17,7 @@ import { renderTable, type StatusRow } from './status-table.ts';
 import type { InstanceState, Supervisor } from './supervisor.ts';
 import { createSupervisorLog, type LogFormat } from './supervisor-log.ts';
 import { createSystemSupervisor, statusRows } from './supervisor-system.ts';
+import { resolveUpMtls, type SystemMtls, startSystemMtls } from './system-mtls.ts';
 import { instanceBackendEnv, type SystemRegistry, startSystemRegistry } from './system-registry.ts';
 import { type SystemTelemetry, startSystemTelemetry } from './system-telemetry.ts';
 
@@ -108,12 +110,30 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
       const server = await createXdsServer({
         ...(options as Omit<XdsServerOptions, 'source'>),
         source: registrySnapshotSource(registry),
+        // Counted in `switchyard_xds_auth_refused_total{reason}`, served on the admin `/metrics`.
+        onAuthRefused: (reason) => globalMetrics().controlPlane.xdsAuthRefused(reason),
       });
       xds = server;
       cleanups.push(() => server.close());
     }
     const registryUrl = systemRegistry.instanceUrl;
     const backendEnv = instanceBackendEnv(config, dataDir);
+    // With `mtls:`, a local CA issues the gateway and every instance a renewed SPIFFE certificate.
+    const mtlsConfig = resolveUpMtls(config);
+    let mtls: SystemMtls | undefined;
+    if (mtlsConfig !== undefined) {
+      const started = await startSystemMtls({
+        mtls: mtlsConfig,
+        dataDir,
+        instances: Object.entries(config.services).flatMap(([service, svc]) =>
+          Array.from({ length: svc.replicas }, (_, i) => ({ service, id: `${service}-${i + 1}` })),
+        ),
+        onError: (message) =>
+          createSupervisorLog({ format: output.logFormat ?? 'text', write: output.write }).log('warn', message),
+      });
+      mtls = started;
+      cleanups.push(() => started.close());
+    }
     telemetry?.watchRegistry(registry);
 
     const discovery = createDiscoveryClient({ source: systemRegistry.source });
@@ -125,6 +145,7 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
       rateLimitStores: gatewayRateLimitStores(),
       rolloutStores: gatewayRolloutStores(),
       ...(red === undefined ? {} : { onResponse: red.record }),
+      ...(mtls === undefined ? {} : { mtls: { identity: mtls.gatewayIdentity, expect: mtls.gatewayExpect } }),
     });
     cleanups.push(() => gateway.close());
     const admin: UpAdmin | undefined = await startUpAdmin({
@@ -165,6 +186,8 @@ export async function startSystem(loaded: LoadedConfig, output: SystemOutput): P
         ...registryTokenEnv(config.registry),
         SWITCHYARD_DATA_DIR: dataDir,
         ...backendEnv,
+        // SWITCHYARD_TLS_* and SWITCHYARD_MTLS_ALLOW: read by startService.
+        ...mtls?.envFor(service, id),
       }),
     });
     supervisor = created;

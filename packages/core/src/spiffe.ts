@@ -161,7 +161,7 @@ export interface IdentitySubscription {
 /**
  * Where a server or client gets its workload identity: `current()` is read when TLS is set up,
  * and `onRotate` listeners run after every renewal so that new connections use the new
- * certificate. `workloadIdentity()` and `identityFromFiles()` of `@switchyard/mesh` make one;
+ * certificate. `workloadIdentity()` of `@switchyard/mesh` and `identityFromFiles()` of `@switchyard/service` make one;
  * `@switchyard/service` and `@switchyard/client` take one. A type only: any object of this
  * shape (say, one fed by a SPIRE agent) works.
  *

@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createDefaultDispatcher, createHttpClient, defaultBreakerOptions } from '@switchyard/client';
+import {
+  type ClientMtlsOptions,
+  createDefaultDispatcher,
+  createHttpClient,
+  createMtlsDispatcher,
+  defaultBreakerOptions,
+} from '@switchyard/client';
 import { coreError, invalidConfig, isSwitchyardError, type SwitchyardError } from '@switchyard/core';
 import { createInstanceStats, createOutlierDetector } from '@switchyard/discovery';
 import {
@@ -92,6 +98,14 @@ export interface GatewayInput {
    * `@switchyard/adapter-redis`, `{ postgres: ... }` from `@switchyard/adapter-postgres`.
    */
   readonly rolloutStores?: RolloutStoreFactories;
+  /**
+   * Call instances registered with `meta.scheme: "https"` over mutual TLS, presenting this
+   * workload identity (followed across rotations: new connections use the new certificate,
+   * open ones finish) and verifying theirs against its CA and `expect`. Replaces
+   * `upstreamTls` for those calls; plain `http` instances are called as before. `switchyard up`
+   * passes one (`spiffe://<trust domain>/ns/<namespace>/sa/gateway`) when `mtls:` is on.
+   */
+  readonly mtls?: ClientMtlsOptions | undefined;
 }
 
 /** The gateway's request handling without a listener, for embedding in an existing node:http server. */
@@ -191,7 +205,10 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   const outliers = reportingEjections(createOutlierDetector({}, { stats }), metrics);
   // The gateway owns the dispatcher (the client leaves a given one open), so that shutdown can
   // destroy it when in-flight requests outlast `shutdownTimeout`.
-  const dispatcher = createDefaultDispatcher(upstreamDispatcherOptions(options.upstreamTls));
+  const dispatcher =
+    input.mtls === undefined
+      ? createDefaultDispatcher(upstreamDispatcherOptions(options.upstreamTls))
+      : createMtlsDispatcher(input.mtls, (tls) => createDefaultDispatcher({ tls }));
   requireDiscovery(options.routes, input.discovery);
   // Routes with static `upstreams` are services named `static:<route name>`, answered from the
   // current config; the client treats them like any other service (balancer, breaker, retry).

@@ -32,14 +32,9 @@ export const meshErrorCodes = {
       'The local certificate authority’s root certificate has expired (or is not valid yet), so it cannot issue workload certificates.',
     retryable: false,
   },
-  SY_MESH_IDENTITY_INVALID: {
-    summary:
-      'Workload identity files do not form an X.509-SVID: unreadable PEM, a key that does not match the certificate, no single SPIFFE ID URI SAN, or an expired certificate.',
-    retryable: true,
-  },
   SY_MESH_IDENTITY_ROTATION_FAILED: {
     summary:
-      'Renewing a workload certificate (from the CA, or re-reading its files) failed; the previous certificate stays in use and renewal is tried again. Reported to onError listeners, never thrown.',
+      'Renewing a workload certificate from the CA failed; the previous certificate stays in use and renewal is tried again. Reported to onError listeners, never thrown.',
     retryable: true,
   },
   SY_MESH_ISTIO_INVALID: {

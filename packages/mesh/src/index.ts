@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 
-export type { IdentityFiles, IdentityFromFilesOptions } from './ca/identity-from-files.ts';
-export { identityFromFiles, writeIdentityFiles } from './ca/identity-from-files.ts';
+export type { IdentityFiles } from './ca/identity-files.ts';
+export { writeIdentityFiles } from './ca/identity-files.ts';
 export type { IssuedWorkload, IssueWorkloadOptions, LocalCa, LocalCaOptions } from './ca/local-ca.ts';
 export {
   CA_ROOT_CERT_FILE,
@@ -74,7 +74,13 @@ export type {
 } from './xds/types.ts';
 export { isXdsTypeUrl, XdsEventType, XdsTypeUrl, xdsTypeUrls } from './xds/types.ts';
 export type { ResolvedXdsAuthOptions, XdsAuthOptions, XdsCallGate } from './xds-auth.ts';
-export { createXdsCallGate, requireXdsAuthWhenExposed, xdsAuthSchema, xdsServerCredentials } from './xds-auth.ts';
+export {
+  createXdsCallGate,
+  requireXdsAuthWhenExposed,
+  XdsAuthRefusal,
+  xdsAuthSchema,
+  xdsServerCredentials,
+} from './xds-auth.ts';
 export type { ResolvedXdsServerOptions, XdsServerOptions, XdsServiceOptions } from './xds-options.ts';
 export { resolveXdsServerOptions, xdsServerOptionsSchema, xdsServiceOptionsSchema } from './xds-options.ts';
 export type { XdsServer } from './xds-server.ts';

@@ -20,6 +20,16 @@ export const serviceErrorCodes = {
       'A caller presented a valid client certificate over mutual TLS, but its SPIFFE ID is not in the service’s `mtls.allow` list (or it carries none); it was answered 403 without being handled.',
     retryable: false,
   },
+  SY_SERVICE_IDENTITY_INVALID: {
+    summary:
+      'Workload identity files (`identityFromFiles`, or the `SWITCHYARD_TLS_*_FILE` variables) do not form an X.509-SVID: unreadable PEM, a key that does not match the certificate, no single SPIFFE ID URI SAN, or an expired certificate.',
+    retryable: true,
+  },
+  SY_SERVICE_IDENTITY_RELOAD_FAILED: {
+    summary:
+      'Re-reading renewed workload identity files failed (often a set caught mid-write); the previous certificate stays in use and the files are read again. Reported to onError listeners, never thrown.',
+    retryable: true,
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** A code from {@link serviceErrorCodes}. */

@@ -31,6 +31,8 @@ export type {
 } from './keep-registered.ts';
 export type { MtlsRefusedEvent, MtlsServer, ServiceMtlsOptions } from './mtls.ts';
 export { createMtlsServer, peerSpiffeId, resolveServiceMtlsOptions } from './mtls.ts';
+export type { EnvMtls, FileIdentity, IdentityFromFilesOptions } from './mtls-files.ts';
+export { identityFromFiles, MtlsEnv, serviceMtlsFromEnv } from './mtls-files.ts';
 export type { ResolvedRegisterSelfOptions, ResolvedServiceOptions } from './options.ts';
 export {
   registerSelfOptionsSchema,

@@ -18,7 +18,7 @@ import { serviceError } from './errors.ts';
  * @example
  * ```ts
  * const mtls: ServiceMtlsOptions = {
- *   identity, // from createLocalCa(...).workloadIdentity(...) or identityFromFiles(...) of @switchyard/mesh
+ *   identity, // identityFromFiles(...) of this package, or createLocalCa(...).workloadIdentity(...) of @switchyard/mesh
  *   allow: ['spiffe://shop.local/ns/default/sa/gateway', 'spiffe://shop.local/ns/jobs/sa/*'],
  * };
  * ```

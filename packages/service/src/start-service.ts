@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatDuration, HealthStatus, invalidConfig } from '@switchyard/core';
+import { formatDuration, HealthStatus, invalidConfig, type WorkloadIdentitySource } from '@switchyard/core';
 import type { Disposable } from '@switchyard/resilience';
 import { metricsHandler } from '@switchyard/telemetry';
 import { admitRequest } from './deadline.ts';
@@ -17,6 +17,7 @@ import {
   stderrLogger,
 } from './keep-registered.ts';
 import { createMtlsServer, resolveServiceMtlsOptions, type ServiceMtlsOptions } from './mtls.ts';
+import { type FileIdentity, serviceMtlsFromEnv } from './mtls-files.ts';
 import { consulCompatibleRegistry, type ResolvedServiceOptions, resolveServiceOptions } from './options.ts';
 import { instrumentRequests, type RouteOf } from './request-telemetry.ts';
 import {
@@ -107,6 +108,9 @@ export interface StartServiceOptions {
    * caller whose SPIFFE ID is not in `allow`. The instance registers with `meta.scheme:
    * "https"`; its registry check defaults to a TTL check (`ttl: "10s"`), as the registry
    * holds no workload certificate to pass an HTTP check.
+   * @default from the environment `switchyard up` sets with `mtls:` on (`SWITCHYARD_TLS_CERT_FILE`,
+   *   `SWITCHYARD_TLS_KEY_FILE`, `SWITCHYARD_TLS_CA_FILE`, `SWITCHYARD_MTLS_ALLOW`; see
+   *   `serviceMtlsFromEnv`), else plain HTTP
    */
   mtls?: ServiceMtlsOptions;
 }
@@ -127,6 +131,11 @@ export interface RunningService {
   readonly name: string;
   /** `http://host:port` as advertised (`https://` with `mtls`). */
   readonly url: string;
+  /**
+   * The workload identity served with, when mutual TLS is on: give it to
+   * `createHttpClient({ mtls: { identity } })` to call other services as this one.
+   */
+  readonly identity: WorkloadIdentitySource | undefined;
   readonly port: number;
   readonly options: Readonly<ResolvedServiceOptions>;
   /** Whether the registry is believed to know the instance now (`false` without a registry). */
@@ -164,6 +173,26 @@ export interface RunningService {
  * ```
  */
 export async function startService(input: StartServiceOptions): Promise<RunningService> {
+  // Without an explicit `mtls`, the files `switchyard up` writes (when its `mtls:` is on); the
+  // identity read here is closed with the service.
+  const envMtls = input.mtls === undefined ? await serviceMtlsFromEnv() : undefined;
+  const ownIdentity: FileIdentity | undefined = envMtls?.identity;
+  try {
+    const chosen = input.mtls ?? envMtls;
+    const mtlsOptions = chosen === undefined ? undefined : resolveServiceMtlsOptions(chosen);
+    return await startWith(input, mtlsOptions, ownIdentity);
+  } catch (err) {
+    // Every failure path of startWith has released what it opened but this reader's timer.
+    ownIdentity?.close();
+    throw err;
+  }
+}
+
+async function startWith(
+  input: StartServiceOptions,
+  mtlsOptions: Readonly<ServiceMtlsOptions> | undefined,
+  ownIdentity: FileIdentity | undefined,
+): Promise<RunningService> {
   const {
     handler,
     ready,
@@ -172,10 +201,9 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
     logger = stderrLogger,
     routeOf,
     telemetry,
-    mtls,
+    mtls: _resolvedAbove,
     ...rest
   } = input;
-  const mtlsOptions = mtls === undefined ? undefined : resolveServiceMtlsOptions(mtls);
   const options = resolveServiceOptions(
     mtlsOptions === undefined || rest.check !== undefined ? rest : { ...rest, check: { type: 'ttl', ttl: '10s' } },
   );
@@ -301,6 +329,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
       await ownClient?.close();
       const drained = await drainServer(server, options.shutdownTimeout);
       mtlsServer?.dispose();
+      ownIdentity?.close();
       await onClose?.();
       // Last, so spans of the drained requests and of onClose are flushed.
       await ownTelemetry?.close();
@@ -329,6 +358,7 @@ export async function startService(input: StartServiceOptions): Promise<RunningS
     url,
     port,
     options,
+    identity: mtlsOptions?.identity,
     get registered() {
       return keeper?.registered ?? false;
     },

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ManualClock } from '@switchyard/core';
-import { identityFromFiles, writeIdentityFiles } from './identity-from-files.ts';
-import { CA_ROOT_CERT_FILE, CA_ROOT_KEY_FILE, createLocalCa, writeAtomically } from './local-ca.ts';
+import { writeIdentityFiles } from './identity-files.ts';
+import { CA_ROOT_CERT_FILE, CA_ROOT_KEY_FILE, createLocalCa } from './local-ca.ts';
 import { workloadIdentity } from './workload-identity.ts';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
@@ -196,8 +196,8 @@ describe('workloadIdentity', () => {
   });
 });
 
-describe('identityFromFiles', () => {
-  it('reads the files and follows their renewal, skipping a half-written set', async (t) => {
+describe('writeIdentityFiles', () => {
+  it('writes cert, key (0600) and CA in a 0700 directory, replacing them on renewal', async (t) => {
     const dir = await tempDir(t);
     const ca = await createLocalCa({ trustDomain: 'td' });
     const first = await ca.issueWorkload({ serviceAccount: 'orders' });
@@ -209,50 +209,13 @@ describe('identityFromFiles', () => {
     });
     assert.equal((await stat(files.keyFile)).mode & 0o777, 0o600);
     assert.equal((await stat(join(dir, 'tls'))).mode & 0o777, 0o700);
-    const identity = await identityFromFiles({ ...files, pollInterval: '20ms' });
-    t.after(() => identity.close());
-    assert.equal(identity.current().spiffeId, 'spiffe://td/ns/default/sa/orders');
-    assert.equal(identity.current().keyPem, first.keyPem);
+    assert.equal(await readFile(files.certFile, 'utf8'), first.certPem);
+    assert.equal(await readFile(files.caFile, 'utf8'), ca.rootCertPem);
 
-    const errors: Error[] = [];
-    identity.onError((err) => errors.push(err));
     const second = await ca.issueWorkload({ serviceAccount: 'orders' });
-    // The certificate alone first: it does not match the key on disk, so it is not taken.
-    await writeAtomically(files.certFile, second.certPem, 0o644);
-    const deadline = Date.now() + 5000;
-    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.match(errors[0]?.message ?? '', /is not the key of/);
-    assert.equal(identity.current().certPem, first.certPem);
-
-    const rotated = new Promise<string>((resolve) => identity.onRotate((i) => resolve(i.certPem)));
-    await writeAtomically(files.keyFile, second.keyPem, 0o600);
-    assert.equal(await rotated, second.certPem);
-    assert.equal(identity.current().keyPem, second.keyPem);
-  });
-
-  it('fails at start on files that are not an identity', async (t) => {
-    const dir = await tempDir(t);
-    const ca = await createLocalCa({ trustDomain: 'td' });
-    const leaf = await ca.issueWorkload({ serviceAccount: 'a' });
-    const files = { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), caFile: join(dir, 'ca.pem') };
-    await assert.rejects(identityFromFiles(files), (err: unknown) => {
-      assert.equal(codeOf(err), 'SY_MESH_IDENTITY_INVALID');
-      assert.match((err as Error).message, /cannot read .*cert\.pem/);
-      return true;
-    });
-    await writeFile(files.certFile, ca.rootCertPem);
-    await writeFile(files.keyFile, leaf.keyPem);
-    await writeFile(files.caFile, ca.rootCertPem);
-    await assert.rejects(identityFromFiles(files), /is not the key of/);
-    await writeFile(files.certFile, leaf.certPem);
-    await writeFile(files.keyFile, 'garbage');
-    await assert.rejects(identityFromFiles(files), /is not a PEM private key/);
-
-    const pastClock = new ManualClock(Date.now() - 3 * 3_600_000);
-    const oldCa = await createLocalCa({ trustDomain: 'td', clock: pastClock });
-    const expired = await oldCa.issueWorkload({ serviceAccount: 'a', ttl: '1h' });
-    await writeFile(files.certFile, expired.certPem);
-    await writeFile(files.keyFile, expired.keyPem);
-    await assert.rejects(identityFromFiles(files), /spiffe:\/\/td\/ns\/default\/sa\/a\) expired/);
+    await writeIdentityFiles(join(dir, 'tls'), second);
+    assert.equal(await readFile(files.certFile, 'utf8'), second.certPem);
+    assert.equal(await readFile(files.keyFile, 'utf8'), second.keyPem);
+    assert.equal((await stat(files.keyFile)).mode & 0o777, 0o600);
   });
 });

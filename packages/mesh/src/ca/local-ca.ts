@@ -336,7 +336,7 @@ async function saveRoot(dir: string, root: Root): Promise<void> {
 }
 
 /**
- * Writes `file` through a temporary file and a rename, so readers (`identityFromFiles`) never
+ * Writes `file` through a temporary file and a rename, so readers (`identityFromFiles` of `@switchyard/service`) never
  * see half a file.
  *
  * @example
