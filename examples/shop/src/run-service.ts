@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { openRegistryBackend } from '@switchyard/backends';
+import type { WorkloadIdentitySource } from '@switchyard/core';
 import type { RegistryBackend } from '@switchyard/discovery';
-import { startService } from '@switchyard/service';
+import { type EnvMtls, serviceMtlsFromEnv, startService } from '@switchyard/service';
 import { openServiceDatabase } from './database.ts';
 import { toNodeHandler } from './http/node-handler.ts';
 import type { App, AsyncApp } from './http/types.ts';
@@ -27,6 +28,13 @@ export interface ShopServiceContext {
   readonly dataDir: string;
   /** The saga store and event bus URLs to open (`@switchyard/backends`), and the registry. */
   readonly backends: ShopBackends;
+  /**
+   * This instance's workload certificate when `switchyard up` runs with `mtls:` on (read from
+   * the `SWITCHYARD_TLS_*` files and followed across renewals), otherwise `undefined`. Give it
+   * to HTTP clients, `createHttpClient({ mtls: { identity } })`, so calls to other services
+   * present it; the service itself serves HTTPS with it.
+   */
+  readonly identity: WorkloadIdentitySource | undefined;
 }
 
 /** What a service's entry point builds: the app, and headers for every response. */
@@ -55,6 +63,11 @@ export interface ShopServiceSetup {
  * and exits 0 (after the setup's `close`). A failure to start (a bad environment variable, a database that will not
  * open, a registry that refuses) is printed as one line and the process exits 1.
  *
+ * Under `switchyard up` with `mtls:` on, the instance's certificate files are read once
+ * (`serviceMtlsFromEnv`): the service serves HTTPS and accepts only callers with a certificate
+ * of an allowed service, and `build` gets the same identity (`context.identity`) for the
+ * clients it makes. Without those variables the service serves plain HTTP.
+ *
  * With an OTLP endpoint in the environment (`OTEL_EXPORTER_OTLP_ENDPOINT`, passed by `switchyard
  * up` when its config has a `telemetry:` section) or `SHOP_TELEMETRY=on`, telemetry is set up
  * first, before `build` creates the engine, bus and client, so every span they make is
@@ -75,6 +88,7 @@ export async function runShopService(
   let setup: ShopServiceSetup | undefined;
   let telemetry: ShopTelemetry | undefined;
   let registry: RegistryBackend | undefined;
+  let mtls: EnvMtls | undefined;
   try {
     const instanceId = resolveInstanceId(service, env);
     const telemetrySettings = resolveShopTelemetry(env);
@@ -84,11 +98,13 @@ export async function runShopService(
     const database = openServiceDatabase(service, dataDir);
     db = database;
     const backends = resolveShopBackends(env, dataDir);
+    // One reader of the certificate files for the server and the clients `build` makes.
+    mtls = await serviceMtlsFromEnv(env);
     // A registry startService cannot reach by itself (etcd://) is opened here and passed in.
     if (backends.registry !== undefined) {
       registry = await openRegistryBackend(backends.registry, { field: 'SWITCHYARD_REGISTRY_URL' });
     }
-    setup = await build(database, { instanceId, env, dataDir, backends });
+    setup = await build(database, { instanceId, env, dataDir, backends, identity: mtls?.identity });
     const { app, responseHeaders, start, close } = setup;
     await start?.();
     const handler = toNodeHandler(app, responseHeaders === undefined ? {} : { responseHeaders });
@@ -98,6 +114,7 @@ export async function runShopService(
       id: instanceId,
       handler,
       ...(registry === undefined ? {} : { registrationClient: registry }),
+      ...(mtls === undefined ? {} : { mtls }),
       ...(telemetry === undefined ? {} : { routeOf: (req: IncomingMessage) => routeOf(app, req) }),
       onClose: async () => {
         try {
@@ -106,6 +123,7 @@ export async function runShopService(
           if (database.isOpen) database.close();
           // Deregistered already; closing also revokes an etcd lease.
           await registry?.close();
+          mtls?.identity.close();
           // Last: the spans of the final requests and of the shutdown itself are flushed.
           await telemetry?.close();
         }
@@ -114,6 +132,7 @@ export async function runShopService(
   } catch (err) {
     await setup?.close?.().catch(() => {});
     await registry?.close().catch(() => {});
+    mtls?.identity.close();
     if (db?.isOpen) db.close();
     await telemetry?.close();
     console.error(`${service}: failed to start: ${err instanceof Error ? err.message : String(err)}`);

@@ -10,7 +10,8 @@
  * (`SWITCHYARD_EVENT_BUS`: `sqlite:`, `nats://` or `amqp://`; default `<dataDir>/bus.sqlite`).
  * The outbox stays in `orders.sqlite`, in the same transaction as the order; its relay publishes
  * to whichever bus that is. Inventory and payments are discovered in the registry of
- * `SWITCHYARD_REGISTRY_URL` (the Consul API, or etcd).
+ * `SWITCHYARD_REGISTRY_URL` (the Consul API, or etcd). With the `SWITCHYARD_TLS_*` variables of
+ * `switchyard up`'s `mtls:`, it serves HTTPS and calls them over mutual TLS as `orders`.
  */
 import { openDiscoverySource, openEventBus, openSagaStore } from '@switchyard/backends';
 import { createHttpClient, type InstanceSource } from '@switchyard/client';
@@ -20,7 +21,7 @@ import { runShopService } from '../run-service.ts';
 import { staticSource } from '../static-source.ts';
 import { createOrdersApp } from './app.ts';
 
-await runShopService('orders', async (db, { env, dataDir, instanceId, backends }) => {
+await runShopService('orders', async (db, { env, dataDir, instanceId, backends, identity }) => {
   const settings = resolveOrdersSettings(env);
   const discovery =
     settings.registryUrl === undefined
@@ -29,7 +30,13 @@ await runShopService('orders', async (db, { env, dataDir, instanceId, backends }
           source: await openDiscoverySource(settings.registryUrl, { field: 'SWITCHYARD_REGISTRY_URL' }),
         });
   const source: InstanceSource = discovery ?? staticSource(settings.staticUrls);
-  const client = createHttpClient({ discovery: source, timeout: settings.stepTimeout });
+  // Under `switchyard up` with `mtls:` on, inventory and payments serve HTTPS and accept only
+  // allowed callers: the client presents this instance's certificate.
+  const client = createHttpClient({
+    discovery: source,
+    timeout: settings.stepTimeout,
+    ...(identity === undefined ? {} : { mtls: { identity } }),
+  });
   const sagaStore = await openSagaStore(backends.sagaStore, { baseDir: dataDir, field: 'SWITCHYARD_SAGA_STORE' });
   const bus = await openEventBus(backends.eventBus, { baseDir: dataDir, field: 'SWITCHYARD_EVENT_BUS' });
   const app = createOrdersApp(db, {
