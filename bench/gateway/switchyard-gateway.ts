@@ -12,7 +12,8 @@
  * - `JWT_SECRET`: the route checks an HS256 bearer token (issuer `bench`, audience `bench`)
  *   and rate-limits per JWT subject in memory, with a limit high enough to admit every request.
  * - `TELEMETRY_PARTS`: with `OTLP_ENDPOINT`, the parts kept on, comma-separated (default
- *   `otlp,memory,metrics`; add `unsampled` for a sampling ratio of 0): to price each part.
+ *   `otlp,memory,metrics`; add `unsampled` for a sampling ratio of 0, `notrace` for no tracing
+ *   set-up at all): to price each part.
  * - `OTLP_IMPLEMENTATION=opentelemetry`: export with OpenTelemetry's OTLPTraceExporter instead
  *   of the built-in exporter (the bench's comparison of the two).
  * - `STATS_FILE`: on SIGTERM, the exporter's `{ exported, failed, dropped }` is written there.
@@ -41,22 +42,24 @@ const discovery: InstanceSource = { instances: async () => list };
 const otlp = process.env.OTLP_ENDPOINT;
 let telemetry: Telemetry | undefined;
 // TELEMETRY_PARTS (a measurement aid): which of otlp, memory, metrics stay on (default all);
-// `unsampled` records no trace at all (sampling ratio 0), to price the instrumentation alone.
+// `unsampled` records no trace at all (sampling ratio 0), to price the instrumentation alone;
+// `notrace` sets up no tracing at all (metrics only, with `metrics`).
 const parts = new Set((process.env.TELEMETRY_PARTS ?? 'otlp,memory,metrics').split(','));
 if (otlp !== undefined && otlp !== '') {
-  telemetry = setupTelemetry({
-    serviceName: 'bench-gateway',
-    // The exporter's defaults (queue 2048, batches of 512): they keep up here, and the stats
-    // file says how many spans were dropped if they ever do not.
-    samplingRatio: process.env.TELEMETRY_PARTS?.includes('unsampled') ? 0 : 1,
-    exporters: {
-      otlp: parts.has('otlp') && {
-        endpoint: otlp,
-        ...(process.env.OTLP_IMPLEMENTATION === 'opentelemetry' ? { implementation: 'opentelemetry' as const } : {}),
+  if (!parts.has('notrace'))
+    telemetry = setupTelemetry({
+      serviceName: 'bench-gateway',
+      // The exporter's defaults (queue 2048, batches of 512): they keep up here, and the stats
+      // file says how many spans were dropped if they ever do not.
+      samplingRatio: process.env.TELEMETRY_PARTS?.includes('unsampled') ? 0 : 1,
+      exporters: {
+        otlp: parts.has('otlp') && {
+          endpoint: otlp,
+          ...(process.env.OTLP_IMPLEMENTATION === 'opentelemetry' ? { implementation: 'opentelemetry' as const } : {}),
+        },
+        memory: parts.has('memory') && { capacity: 10_000 },
       },
-      memory: parts.has('memory') && { capacity: 10_000 },
-    },
-  });
+    });
   // Before createGateway: the gateway resolves its metric handles when it is built.
   if (parts.has('metrics')) setGlobalMetrics(createMetrics());
 }
@@ -100,9 +103,12 @@ process.on('SIGTERM', () => {
   // close() waits for keep-alive clients; the bench has none left when it stops a contender.
   void (async () => {
     await gateway.close();
+    const statsFile = process.env.STATS_FILE;
+    // `notrace`: no exporter, so nothing was exported, failed or dropped.
+    if (telemetry === undefined && statsFile !== undefined && statsFile !== '')
+      writeFileSync(statsFile, JSON.stringify({ exported: 0, failed: 0, dropped: 0 }));
     if (telemetry !== undefined) {
       await telemetry.forceFlush();
-      const statsFile = process.env.STATS_FILE;
       if (statsFile !== undefined && statsFile !== '')
         writeFileSync(statsFile, JSON.stringify(telemetry.exportStats()));
       await telemetry.shutdown();
