@@ -64,14 +64,19 @@ function open(t: TestContext, address: string, init: Parameters<typeof openRawAd
   return stream;
 }
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+/**
+ * Made with openssl: a CA, a server certificate for 127.0.0.1, a client certificate, an expired
+ * client certificate from the same CA, and a client certificate from another CA.
+ */
 function certificates(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-xds-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=test-ca', '-days', '1');
-  const issue = (name: string, extra: string[]) => {
+  for (const ca of ['ca', 'other-ca']) {
+    ssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', `/CN=test-${ca}`, '-days', '1');
+  }
+  const issue = (name: string, ca: string, days: string, extra: string[] = []) => {
     ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`, ...extra);
     ssl(
       'x509',
@@ -79,26 +84,40 @@ function certificates(t: TestContext) {
       '-in',
       `${name}.csr`,
       '-CA',
-      'ca.pem',
+      `${ca}.pem`,
       '-CAkey',
-      'ca.key',
+      `${ca}.key`,
       '-CAcreateserial',
+      // -1: valid until a day before it was issued, so expired from the start.
       '-days',
-      '1',
+      days,
       '-copy_extensions',
       'copy',
       '-out',
       `${name}.pem`,
     );
   };
-  issue('server', ['-addext', 'subjectAltName=IP:127.0.0.1']);
-  issue('client', []);
+  issue('server', 'ca', '1', ['-addext', 'subjectAltName=IP:127.0.0.1']);
+  issue('client', 'ca', '1');
+  issue('expired', 'ca', '-1');
+  issue('stranger', 'other-ca', '1');
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+  const pair = (name: string) => ({ cert: read(`${name}.pem`), key: read(`${name}.key`) });
   return {
     ca: read('ca.pem'),
-    server: { cert: read('server.pem'), key: read('server.key') },
-    client: { cert: read('client.pem'), key: read('client.key') },
+    server: pair('server'),
+    client: pair('client'),
+    expired: pair('expired'),
+    stranger: pair('stranger'),
   };
+}
+
+type Certificates = ReturnType<typeof certificates>;
+
+/** TLS to the server (trusting `ca`), presenting `client` if given. */
+function tlsCredentials(certs: Certificates, client?: { cert: string; key: string }): grpc.ChannelCredentials {
+  if (client === undefined) return grpc.credentials.createSsl(Buffer.from(certs.ca));
+  return grpc.credentials.createSsl(Buffer.from(certs.ca), Buffer.from(client.key), Buffer.from(client.cert));
 }
 
 describe('xDS auth', () => {
@@ -169,20 +188,63 @@ describe('xDS auth', () => {
     });
   });
 
-  it('with mTLS, serves a client with a certificate from the CA and refuses one without', async (t) => {
+  it('with mTLS, serves a client with a certificate from the CA and refuses one without as UNAUTHENTICATED', async (t) => {
     const certs = certificates(t);
-    const server = await start(t, { tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca } });
-    const withCert = open(t, server.address, {
-      credentials: grpc.credentials.createSsl(
-        Buffer.from(certs.ca),
-        Buffer.from(certs.client.key),
-        Buffer.from(certs.client.cert),
-      ),
-    });
+    const reasons: XdsAuthRefusal[] = [];
+    const server = await start(t, { tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca } }, (reason) =>
+      reasons.push(reason),
+    );
+    const withCert = open(t, server.address, { credentials: tlsCredentials(certs, certs.client) });
     assert.equal((await withCert.next()).resources.length, 1);
-    const withoutCert = open(t, server.address, { credentials: grpc.credentials.createSsl(Buffer.from(certs.ca)) });
-    assert.equal((await withoutCert.status).code, grpc.status.UNAVAILABLE);
+    assert.equal(server.streams, 1);
+    const untrusted = [
+      ['no certificate', undefined],
+      ['a certificate from another CA', certs.stranger],
+      ['an expired certificate', certs.expired],
+    ] as const;
+    for (const [name, client] of untrusted) {
+      const refused = open(t, server.address, { credentials: tlsCredentials(certs, client) });
+      const status = await refused.status;
+      assert.equal(status.code, grpc.status.UNAUTHENTICATED, name);
+      assert.match(status.details, /client certificate signed by the configured CA/);
+    }
+    assert.deepEqual(reasons, [
+      XdsAuthRefusal.UntrustedCertificate,
+      XdsAuthRefusal.UntrustedCertificate,
+      XdsAuthRefusal.UntrustedCertificate,
+    ]);
+    assert.equal(server.streams, 1);
+    // The listener speaks only TLS: a plaintext client never reaches a call.
     const plaintext = open(t, server.address);
     assert.equal((await plaintext.status).code, grpc.status.UNAVAILABLE);
+    assert.equal(reasons.length, 3);
+  });
+
+  it('with mTLS and tokens, needs both, checking the certificate first', async (t) => {
+    const certs = certificates(t);
+    const reasons: XdsAuthRefusal[] = [];
+    const server = await start(
+      t,
+      { tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca }, tokens: [{ token }] },
+      (reason) => reasons.push(reason),
+    );
+    const certOnly = open(t, server.address, { credentials: tlsCredentials(certs, certs.client) });
+    const certOnlyStatus = await certOnly.status;
+    assert.equal(certOnlyStatus.code, grpc.status.UNAUTHENTICATED);
+    assert.match(certOnlyStatus.details, /authorization: Bearer/);
+    const tokenOnly = open(t, server.address, { credentials: tlsCredentials(certs), metadata: bearer(token) });
+    assert.equal((await tokenOnly.status).code, grpc.status.UNAUTHENTICATED);
+    const strangerWithToken = open(t, server.address, {
+      credentials: tlsCredentials(certs, certs.stranger),
+      metadata: bearer(token),
+    });
+    assert.equal((await strangerWithToken.status).code, grpc.status.UNAUTHENTICATED);
+    const both = open(t, server.address, { credentials: tlsCredentials(certs, certs.client), metadata: bearer(token) });
+    assert.equal((await both.next()).resources.length, 1);
+    assert.deepEqual(reasons, [
+      XdsAuthRefusal.MissingToken,
+      XdsAuthRefusal.UntrustedCertificate,
+      XdsAuthRefusal.UntrustedCertificate,
+    ]);
   });
 });

@@ -40,7 +40,10 @@ export const xdsAuthSchema = z
       )
       .min(1, 'expected at least one token')
       .optional(),
-    /** TLS for the server, with client certificates signed by `ca` required (mTLS). */
+    /**
+     * TLS for the server, with client certificates signed by `ca` required (mTLS): an ADS call from
+     * a client without one is refused as `UNAUTHENTICATED` (reason `untrusted_certificate`).
+     */
     tls: z
       .strictObject({
         /** The server's certificate chain, PEM. */
@@ -84,30 +87,57 @@ export function requireXdsAuthWhenExposed(
   });
 }
 
-/** The credentials to bind with: TLS requiring client certificates when `auth.tls` is set, else plaintext. */
+/**
+ * The credentials to bind with: plaintext without `auth.tls`; with it, TLS that asks every client
+ * for a certificate but lets the handshake finish without a valid one, so that the call gate
+ * ({@link createXdsCallGate}) can refuse the call with `UNAUTHENTICATED` and report it as
+ * `untrusted_certificate` (a handshake failure happens before any call and cannot be counted).
+ * The TLS settings are otherwise those of `grpc.ServerCredentials.createSsl`: Node's defaults
+ * (TLS 1.2 or later, `tls.DEFAULT_CIPHERS`), `auth.tls.ca` as the only trusted CA for clients,
+ * except that grpc-js's `GRPC_SSL_CIPHER_SUITES` environment variable is not applied (grpc-js
+ * installs provider certificates with `setSecureContext`, which resets the cipher list).
+ *
+ * @experimental Built on `@grpc/grpc-js`'s experimental certificate-provider credentials.
+ */
 export function xdsServerCredentials(auth: ResolvedXdsAuthOptions | undefined): grpc.ServerCredentials {
   if (auth?.tls === undefined) return grpc.ServerCredentials.createInsecure();
-  return grpc.ServerCredentials.createSsl(
-    Buffer.from(auth.tls.ca),
-    [{ cert_chain: Buffer.from(auth.tls.cert), private_key: Buffer.from(auth.tls.key) }],
-    true,
-  );
+  const ca: grpc.experimental.CaCertificateUpdate = { caCertificate: Buffer.from(auth.tls.ca) };
+  const identity: grpc.experimental.IdentityCertificateUpdate = {
+    certificate: Buffer.from(auth.tls.cert),
+    privateKey: Buffer.from(auth.tls.key),
+  };
+  // One provider serves both the CA and the identity: @grpc/grpc-js 1.14 declares
+  // `createCertificateProviderServerCredentials(caProvider, identityProvider, ...)` but its
+  // implementation uses the first argument as the identity provider and the second as the CA
+  // provider, so passing the same object twice keeps this right whichever order a release uses.
+  // Updates are delivered on the next tick: the server registers its watcher only after asking the
+  // provider for updates, and drops connections until one has arrived.
+  const provider: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener: (listener) => process.nextTick(listener, ca),
+    removeCaCertificateListener() {},
+    addIdentityCertificateListener: (listener) => process.nextTick(listener, identity),
+    removeIdentityCertificateListener() {},
+  };
+  // `false` = `requestCert: true, rejectUnauthorized: false`: the certificate is checked per call.
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
 
 /**
  * Why the xDS server refused an ADS call with `UNAUTHENTICATED`, for counting refusals (the
- * `reason` label of `switchyard_xds_auth_refused_total`): no `authorization: Bearer` metadata, or
- * a token that is not one of `auth.tokens`. A client without a valid certificate (mTLS) is
- * refused by the TLS handshake, before any call exists, and is not reported.
+ * `reason` label of `switchyard_xds_auth_refused_total`): with `auth.tls`, a client that presented
+ * no certificate or one that does not verify against `auth.tls.ca` (another CA, expired, not yet
+ * valid); with `auth.tokens`, no `authorization: Bearer` metadata, or a token that is not one of
+ * `auth.tokens`. The certificate is checked first.
  */
 export const XdsAuthRefusal = {
+  UntrustedCertificate: 'untrusted_certificate',
   MissingToken: 'missing_token',
   UnknownToken: 'unknown_token',
 } as const;
 /** A value of {@link XdsAuthRefusal}. */
 export type XdsAuthRefusal = (typeof XdsAuthRefusal)[keyof typeof XdsAuthRefusal];
 
-/** The bearer-token gate of ADS streams. */
+/** The gate of ADS streams: client certificate (`auth.tls`), then bearer token (`auth.tokens`). */
 export interface XdsCallGate {
   /**
    * Whether the call may go on; otherwise it has been ended with `UNAUTHENTICATED` and a reason
@@ -117,8 +147,11 @@ export interface XdsCallGate {
 }
 
 /**
- * Builds the gate for `auth.tokens` (tokens kept as SHA-256 digests, compared in constant time).
- * Without tokens every call is admitted: mTLS, when configured, was checked by the TLS handshake.
+ * Builds the gate for `auth`. With `auth.tls`, a call is admitted only when its peer presented a
+ * certificate that verified against `auth.tls.ca` during the handshake (the server credentials of
+ * {@link xdsServerCredentials} let the handshake finish without one, so the refusal is a call
+ * status that can be counted). With `auth.tokens`, the call must also carry one of the tokens
+ * (kept as SHA-256 digests, compared in constant time). Without `auth` every call is admitted.
  * `onRefused` is told the reason of each refused call (a throw becomes a process warning).
  *
  * @example
@@ -131,30 +164,45 @@ export function createXdsCallGate(
   auth: ResolvedXdsAuthOptions | undefined,
   onRefused?: (reason: XdsAuthRefusal) => void,
 ): XdsCallGate {
+  const requireCertificate = auth?.tls !== undefined;
   const tokens: SecretMatcher<true> | undefined =
     auth?.tokens === undefined
       ? undefined
       : createSecretMatcher(auth.tokens.map((entry) => ({ secret: entry.token, value: true as const })));
+  const refuse = (call: grpc.ServerDuplexStream<unknown, unknown>, reason: XdsAuthRefusal, details: string) => {
+    if (onRefused !== undefined) {
+      try {
+        onRefused(reason);
+      } catch (err) {
+        process.emitWarning(err instanceof Error ? err : String(err), 'SwitchyardMeshWarning');
+      }
+    }
+    call.emit('error', { code: grpc.status.UNAUTHENTICATED, details, metadata: new grpc.Metadata() });
+    return false;
+  };
   return {
     admit(call) {
+      // grpc-js reports `transportSecurityType: 'ssl'` only when the TLS socket is `authorized`:
+      // the peer's certificate chain verified against `auth.tls.ca` and is within its validity.
+      if (requireCertificate && call.getAuthContext().transportSecurityType !== 'ssl') {
+        return refuse(
+          call,
+          XdsAuthRefusal.UntrustedCertificate,
+          'xds: a client certificate signed by the configured CA (auth.tls.ca) is required',
+        );
+      }
       if (tokens === undefined) return true;
       const values = call.metadata.get('authorization');
       const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
       const presented = header === undefined ? undefined : /^Bearer +(\S+) *$/i.exec(header)?.[1];
       if (presented !== undefined && tokens.match(presented) === true) return true;
-      const details =
-        presented === undefined
-          ? 'xds: an `authorization: Bearer <token>` metadata entry is required'
-          : 'xds: the bearer token is not one of this server’s tokens';
-      if (onRefused !== undefined) {
-        try {
-          onRefused(presented === undefined ? XdsAuthRefusal.MissingToken : XdsAuthRefusal.UnknownToken);
-        } catch (err) {
-          process.emitWarning(err instanceof Error ? err : String(err), 'SwitchyardMeshWarning');
-        }
-      }
-      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details, metadata: new grpc.Metadata() });
-      return false;
+      return presented === undefined
+        ? refuse(
+            call,
+            XdsAuthRefusal.MissingToken,
+            'xds: an `authorization: Bearer <token>` metadata entry is required',
+          )
+        : refuse(call, XdsAuthRefusal.UnknownToken, 'xds: the bearer token is not one of this server’s tokens');
     },
   };
 }

@@ -103,8 +103,8 @@ export interface XdsServerOptions {
   /** Called with every {@link XdsEvent}, for logs and metrics; a throw is turned into a process warning. */
   readonly onEvent?: (event: XdsEvent) => void;
   /**
-   * Called with the reason of every ADS call refused for its bearer token (`auth.tokens`), for
-   * metrics: `switchyard up` counts them in `switchyard_xds_auth_refused_total{reason}`. A throw is
+   * Called with the reason of every ADS call refused by `auth` (its client certificate or its
+   * bearer token), for metrics: `switchyard up` counts them in `switchyard_xds_auth_refused_total{reason}`. A throw is
    * turned into a process warning.
    */
   readonly onAuthRefused?: (reason: XdsAuthRefusal) => void;

@@ -14,7 +14,7 @@ describe('createMetrics: control plane', () => {
     for (const reason of Object.values(RegistryAuthRefusal)) assert.equal(sampleValue(text, registry(reason)), 0);
     for (const reason of Object.values(XdsAuthRefusal)) assert.equal(sampleValue(text, xds(reason)), 0);
     assert.equal(seriesOf(text, 'switchyard_registry_auth_refused_total').length, 3);
-    assert.equal(seriesOf(text, 'switchyard_xds_auth_refused_total').length, 2);
+    assert.equal(seriesOf(text, 'switchyard_xds_auth_refused_total').length, 3);
     assert.match(text, /# TYPE switchyard_registry_auth_refused_total counter/);
     assert.match(text, /# TYPE switchyard_xds_auth_refused_total counter/);
   });
@@ -25,12 +25,15 @@ describe('createMetrics: control plane', () => {
     metrics.controlPlane.registryAuthRefused(RegistryAuthRefusal.MissingToken);
     metrics.controlPlane.registryAuthRefused(RegistryAuthRefusal.InsufficientPolicy);
     metrics.controlPlane.xdsAuthRefused(XdsAuthRefusal.UnknownToken);
+    metrics.controlPlane.xdsAuthRefused(XdsAuthRefusal.UntrustedCertificate);
+    metrics.controlPlane.xdsAuthRefused(XdsAuthRefusal.UntrustedCertificate);
     const text = await metrics.text();
     assert.equal(sampleValue(text, registry('missing_token')), 2);
     assert.equal(sampleValue(text, registry('unknown_token')), 0);
     assert.equal(sampleValue(text, registry('insufficient_policy')), 1);
     assert.equal(sampleValue(text, xds('missing_token')), 0);
     assert.equal(sampleValue(text, xds('unknown_token')), 1);
+    assert.equal(sampleValue(text, xds('untrusted_certificate')), 2);
   });
 
   it('drops a reason outside the set instead of adding a series or throwing', async () => {
@@ -39,7 +42,7 @@ describe('createMetrics: control plane', () => {
     metrics.controlPlane.xdsAuthRefused('untrusted' as XdsAuthRefusal);
     const text = await metrics.text();
     assert.equal(seriesOf(text, 'switchyard_registry_auth_refused_total').length, 3);
-    assert.equal(seriesOf(text, 'switchyard_xds_auth_refused_total').length, 2);
+    assert.equal(seriesOf(text, 'switchyard_xds_auth_refused_total').length, 3);
     assert.ok(!text.includes('abc123'));
   });
 

@@ -15,7 +15,7 @@ export function createControlPlaneMetrics(ctx: MetricContext): ControlPlaneMetri
   );
   const xds = ctx.counter(
     'xds_auth_refused_total',
-    'xDS (ADS) calls refused as UNAUTHENTICATED for their bearer token, by reason.',
+    'xDS (ADS) calls refused as UNAUTHENTICATED for their client certificate or bearer token, by reason.',
     ['reason'],
   );
   const registryCells = new Map(

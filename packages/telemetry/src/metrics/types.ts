@@ -269,10 +269,12 @@ export type RegistryAuthRefusal = (typeof RegistryAuthRefusal)[keyof typeof Regi
 
 /**
  * Why the xDS server refused an ADS call (`UNAUTHENTICATED`), the `reason` label of
- * `switchyard_xds_auth_refused_total`: no `authorization: Bearer` metadata, or a token that is
- * not one of its tokens. The same values as `@switchyard/mesh`'s `XdsAuthRefusal`.
+ * `switchyard_xds_auth_refused_total`: no client certificate that verifies against its CA (mTLS),
+ * no `authorization: Bearer` metadata, or a token that is not one of its tokens. The same values
+ * as `@switchyard/mesh`'s `XdsAuthRefusal`.
  */
 export const XdsAuthRefusal = {
+  UntrustedCertificate: 'untrusted_certificate',
   MissingToken: 'missing_token',
   UnknownToken: 'unknown_token',
 } as const;
