@@ -5,7 +5,10 @@ import { isSwitchyardError } from '@switchyard/core';
 import type { SagaRecord, SagaStore } from '@switchyard/saga';
 import { sagaStoreContract } from '@switchyard/saga/testing';
 import pg from 'pg';
+import { quoteIdent } from './internal/connection.ts';
 import { dropSchema, randomSchema, requirePostgres, TEST_POSTGRES_URL } from './internal/require-postgres.ts';
+import { batchItem } from './internal/saga-rows.ts';
+import { sagaStatements } from './internal/saga-schema.ts';
 import { createPostgresSagaStore } from './postgres-saga-store.ts';
 
 before(() => requirePostgres());
@@ -167,6 +170,41 @@ describe('createPostgresSagaStore', () => {
           assert.ok(Date.now() < deadline, 'both tables analyzed after the 1,000th saga');
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
+      } finally {
+        await store.close();
+        await client.end();
+        await dropSchema(own);
+      }
+    });
+
+    it('plans its batch to look sagas up by key at any table size, not to scan the table', async () => {
+      const own = randomSchema('saga_plan');
+      const store = createPostgresSagaStore({ url: TEST_POSTGRES_URL, schema: own, poolSize: 3 });
+      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await client.connect();
+      try {
+        await store.init();
+        // A few thousand sagas: the size at which a plan estimating the default 100 rows for
+        // the batch preferred hashing a scan of the whole table over key lookups.
+        await Promise.all(
+          Array.from({ length: 3000 }, (_, i) => store.create({ saga: saga(`p-${i}`), transitions: [] })),
+        );
+        await client.query(`ANALYZE "${own}".sagas, "${own}".saga_transitions`);
+        // The generic plan: the one a prepared statement settles on after its first executions.
+        await client.query('SET plan_cache_mode = force_generic_plan');
+        await client.query(`PREPARE batch (jsonb, bigint) AS ${sagaStatements(quoteIdent(own)).batch}`);
+        const writes = Array.from({ length: 16 }, (_, i) =>
+          batchItem(i, 'update', { saga: saga(`p-${i}`, { version: 2 }), transitions: [] }, 1),
+        );
+        const plan = (
+          await client.query<{ 'QUERY PLAN': string }>(
+            `EXPLAIN EXECUTE batch(${client.escapeLiteral(JSON.stringify(writes))}, 16)`,
+          )
+        ).rows
+          .map((row) => row['QUERY PLAN'])
+          .join('\n');
+        assert.doesNotMatch(plan, /Seq Scan on sagas/, plan);
+        assert.match(plan, /Index Scan using sagas_pkey on sagas/, plan);
       } finally {
         await store.close();
         await client.end();

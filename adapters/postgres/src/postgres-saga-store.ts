@@ -162,7 +162,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
     pool.query<BatchResult>({
       name: batchStatementName,
       text: sql.batch,
-      values: [JSON.stringify(batch.map((item, i) => batchItem(i, item.op, item.write, item.expected)))],
+      values: [JSON.stringify(batch.map((item, i) => batchItem(i, item.op, item.write, item.expected))), batch.length],
     });
 
   /** Commits one batch; when the statement fails as a whole, each write is retried alone. */
