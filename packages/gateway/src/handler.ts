@@ -30,6 +30,7 @@ import {
   UNMATCHED_ROUTE,
 } from './gateway-telemetry.ts';
 import { normalizeAddress, requestIdFor } from './headers.ts';
+import { type InFlightLinks, InFlightList } from './in-flight-list.ts';
 import type { RateLimitStoreFactories } from './middleware/build.ts';
 import type { GatewayMiddleware } from './middleware.ts';
 import {
@@ -154,7 +155,7 @@ export interface GatewayRequestHandler extends GatewayState {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-interface InFlight {
+interface InFlight extends InFlightLinks<InFlight> {
   readonly controller: AbortController;
   readonly res: ServerResponse;
   /** Aborted together with `controller`: the upstream attempt the proxy sent. */
@@ -262,7 +263,9 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
   // Runtimes replaced by a reload whose requests are still running, and their pending closes.
   const retiring = new Set<RuntimeSlot>();
 
-  const active = new Set<InFlight>();
+  // A linked list, not a Set: a Set churned once per request keeps finished requests alive
+  // across young-generation collections (see InFlightList).
+  const active = new InFlightList<InFlight>();
   const drainWaiters = new Set<() => void>();
   let closing = false;
   let closed = false;
@@ -297,6 +300,8 @@ export function createGatewayHandler(input: GatewayInput): GatewayRequestHandler
       started: timed || traffic.observing ? performance.now() : 0,
       routeName: undefined,
       traffic: { subset: undefined },
+      prev: undefined,
+      next: undefined,
     };
     active.add(entry);
     // `on`, not `once`: 'close' comes once per response, and `once` wraps the listener.
