@@ -203,8 +203,12 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
   /**
    * Starts batches while fewer than `batchesInFlight` are running, sharing the queue among the
    * free slots so the statements run side by side on the server (its work per write, not the
-   * round trip, is what a statement costs). A batch that ends starts the next at once with
-   * whatever queued meanwhile: that is the group commit.
+   * round trip, is what a statement costs). A batch that ends starts the next one turn of the
+   * event loop later, with whatever queued meanwhile: that is the group commit. Waiting that
+   * turn lets the sagas the batch just released queue their next writes first (in-process
+   * steps take a few microtasks), so they join the next batch instead of waiting for a later
+   * one: in bench/saga, 25 writes per commit instead of 17, and 0.28x the pgbench ceiling
+   * instead of 0.24x.
    */
   const pump = (): void => {
     while (running.size < resolved.batchesInFlight && queue.length > 0) {
@@ -214,7 +218,7 @@ export function createPostgresSagaStore(options: PostgresSagaStoreOptions): Saga
       const done: Promise<void> = commit(batch).finally(() => {
         for (const item of batch) busy.delete(item.write.saga.id);
         running.delete(done);
-        pump();
+        schedule();
       });
       running.add(done);
     }
