@@ -26,6 +26,7 @@
  * @packageDocumentation
  */
 
+export { RegistryAuthRefusal, XdsAuthRefusal } from './auth-refusal.ts';
 export type { BackoffDelay, BackoffOptions } from './backoff.ts';
 export { exponentialBackoff } from './backoff.ts';
 export type { Clock, TimerOptions } from './clock.ts';

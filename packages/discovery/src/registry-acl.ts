@@ -8,8 +8,11 @@
  * Consul's agent answers with, so clients that match on them still recognise the refusal.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { createSecretMatcher, isLoopbackHost } from '@switchyard/core';
+import { createSecretMatcher, isLoopbackHost, RegistryAuthRefusal } from '@switchyard/core';
 import * as z from 'zod';
+
+/** Why a caller was refused: defined in `@switchyard/core`, shared with the metrics that count it. */
+export { RegistryAuthRefusal };
 
 /** What a registry token may do: `read` (health, catalog, agent lists) or `write` (also register, deregister, update checks). */
 export const RegistryPolicy = { Read: 'read', Write: 'write' } as const;
@@ -84,19 +87,6 @@ export function requireRegistryAclWhenExposed(
     message: `required when the registry API listens on ${section.host} (not a loopback address): add acl.tokens with a read or write policy (token: \${env:REGISTRY_TOKEN}), or listen on 127.0.0.1`,
   });
 }
-
-/**
- * Why the registry refused a request, for counting refusals (the `reason` label of
- * `switchyard_registry_auth_refused_total`): no token and the anonymous policy does not cover the
- * request, a token the ACL does not know, or a known token whose policy does not cover it.
- */
-export const RegistryAuthRefusal = {
-  MissingToken: 'missing_token',
-  UnknownToken: 'unknown_token',
-  InsufficientPolicy: 'insufficient_policy',
-} as const;
-/** A value of {@link RegistryAuthRefusal}. */
-export type RegistryAuthRefusal = (typeof RegistryAuthRefusal)[keyof typeof RegistryAuthRefusal];
 
 /** The `error.code` of a registry ACL refusal: an unknown token, or a policy that does not cover the request. */
 export type RegistryAclErrorCode = 'SY_DISCOVERY_ACL_NOT_FOUND' | 'SY_DISCOVERY_ACL_PERMISSION_DENIED';

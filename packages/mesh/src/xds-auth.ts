@@ -4,8 +4,11 @@
  * (Envoy: `initial_metadata` of the ADS `grpc_service`), client certificates (mTLS), or both.
  */
 import * as grpc from '@grpc/grpc-js';
-import { createSecretMatcher, isLoopbackHost, type SecretMatcher } from '@switchyard/core';
+import { createSecretMatcher, isLoopbackHost, type SecretMatcher, XdsAuthRefusal } from '@switchyard/core';
 import * as z from 'zod';
+
+/** Why a caller was refused: defined in `@switchyard/core`, shared with the metrics that count it. */
+export { XdsAuthRefusal };
 
 const MIN_TOKEN_LENGTH = 16;
 const pem = (what: string) =>
@@ -121,21 +124,6 @@ export function xdsServerCredentials(auth: ResolvedXdsAuthOptions | undefined): 
   // `false` = `requestCert: true, rejectUnauthorized: false`: the certificate is checked per call.
   return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
-
-/**
- * Why the xDS server refused an ADS call with `UNAUTHENTICATED`, for counting refusals (the
- * `reason` label of `switchyard_xds_auth_refused_total`): with `auth.tls`, a client that presented
- * no certificate or one that does not verify against `auth.tls.ca` (another CA, expired, not yet
- * valid); with `auth.tokens`, no `authorization: Bearer` metadata, or a token that is not one of
- * `auth.tokens`. The certificate is checked first.
- */
-export const XdsAuthRefusal = {
-  UntrustedCertificate: 'untrusted_certificate',
-  MissingToken: 'missing_token',
-  UnknownToken: 'unknown_token',
-} as const;
-/** A value of {@link XdsAuthRefusal}. */
-export type XdsAuthRefusal = (typeof XdsAuthRefusal)[keyof typeof XdsAuthRefusal];
 
 /** The gate of ADS streams: client certificate (`auth.tls`), then bearer token (`auth.tokens`). */
 export interface XdsCallGate {

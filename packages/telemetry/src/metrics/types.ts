@@ -1,6 +1,6 @@
 /**
  * The instrument API other Switchyard packages call (they cannot import prom-client). A leaf
- * file: it imports nothing of the package, so the real implementation and the no-op one both
+ * file: it imports nothing of the package (only `@switchyard/core`), so the real implementation and the no-op one both
  * build on it without an import loop.
  *
  * Hot-path calls go through handles resolved once (`http.route('orders')` when the route is
@@ -8,6 +8,11 @@
  * handle holds its label children already, so a request pays a few array reads and additions,
  * never a label string or a map lookup.
  */
+
+import { RegistryAuthRefusal, XdsAuthRefusal } from '@switchyard/core';
+
+/** Why a control plane refused a caller: defined in `@switchyard/core`, shared with the servers that refuse. */
+export { RegistryAuthRefusal, XdsAuthRefusal };
 
 /** Disposable handle returned by registrations. */
 export interface MetricsDisposable {
@@ -252,34 +257,6 @@ export type AdminAuthRefusal = (typeof AdminAuthRefusal)[keyof typeof AdminAuthR
 export interface AdminMetrics {
   authRefused(reason: AdminAuthRefusal): void;
 }
-
-/**
- * Why the registry's Consul-compatible API refused a request (403), the `reason` label of
- * `switchyard_registry_auth_refused_total`: no token (and the anonymous policy does not allow the
- * request), a token the ACL does not know, or a known token whose policy does not cover it. The
- * same values as `@switchyard/discovery`'s `RegistryAuthRefusal`.
- */
-export const RegistryAuthRefusal = {
-  MissingToken: 'missing_token',
-  UnknownToken: 'unknown_token',
-  InsufficientPolicy: 'insufficient_policy',
-} as const;
-/** A value of {@link RegistryAuthRefusal}. */
-export type RegistryAuthRefusal = (typeof RegistryAuthRefusal)[keyof typeof RegistryAuthRefusal];
-
-/**
- * Why the xDS server refused an ADS call (`UNAUTHENTICATED`), the `reason` label of
- * `switchyard_xds_auth_refused_total`: no client certificate that verifies against its CA (mTLS),
- * no `authorization: Bearer` metadata, or a token that is not one of its tokens. The same values
- * as `@switchyard/mesh`'s `XdsAuthRefusal`.
- */
-export const XdsAuthRefusal = {
-  UntrustedCertificate: 'untrusted_certificate',
-  MissingToken: 'missing_token',
-  UnknownToken: 'unknown_token',
-} as const;
-/** A value of {@link XdsAuthRefusal}. */
-export type XdsAuthRefusal = (typeof XdsAuthRefusal)[keyof typeof XdsAuthRefusal];
 
 /**
  * Control-plane instruments: `switchyard_registry_auth_refused_total{reason}` and
