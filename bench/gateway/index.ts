@@ -32,11 +32,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
+import { writeNginxProxyConfig } from '../nginx.ts';
 import { reportTargets, type Target } from '../target.ts';
 import { freePort, parseWrk, waitForPort } from '../wrk.ts';
 
@@ -168,40 +169,12 @@ function startNode(
 async function startNginx(upstreamPort: number): Promise<{ tracked: Tracked; port: number }> {
   const dir = mkdtempSync(join(work, 'nginx-'));
   const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream backend {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    keepalive_requests 1000000;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      # 64 KiB responses stay in memory instead of spilling to a temp file.
-      proxy_buffer_size 16k;
-      proxy_buffers 8 16k;
-    }
-  }
-}
-`,
-  );
+  const conf = writeNginxProxyConfig(dir, {
+    upstreamPort,
+    server: [`listen 127.0.0.1:${port};`, 'keepalive_requests 1000000;'],
+    // 64 KiB responses stay in memory instead of spilling to a temp file.
+    location: ['proxy_buffer_size 16k;', 'proxy_buffers 8 16k;'],
+  });
   const child = spawn('taskset', ['-c', proxyCore, 'nginx', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -14,10 +14,11 @@
  * keep-alive; a new connection per request uses 16).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeNginxProxyConfig } from '../nginx.ts';
 import { reportTargets } from '../target.ts';
 import { freePort, parseWrk, type WrkReport, waitForPort } from '../wrk.ts';
 
@@ -116,43 +117,19 @@ const ciphers = [
 async function startNginx(upstreamPort: number): Promise<number> {
   const dir = mkdtempSync(join(work, 'nginx-'));
   const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream backend {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:${port} ssl http2;
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ${ciphers};
-    ssl_prefer_server_ciphers on;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-`,
-  );
+  const conf = writeNginxProxyConfig(dir, {
+    upstreamPort,
+    server: [
+      `listen 127.0.0.1:${port} ssl http2;`,
+      `ssl_certificate ${cert};`,
+      `ssl_certificate_key ${key};`,
+      'ssl_protocols TLSv1.2 TLSv1.3;',
+      `ssl_ciphers ${ciphers};`,
+      'ssl_prefer_server_ciphers on;',
+      'keepalive_requests 1000000;',
+      'keepalive_timeout 60s;',
+    ],
+  });
   const child = spawn(
     'taskset',
     ['-c', proxyCore, '/usr/sbin/nginx', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')],
